@@ -1,0 +1,143 @@
+/* mod_sips.c — the SIP module: wires profiles and commands to the core. */
+#include <string.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "sipsbridge/sb_module.h"
+#include "mod_sips.h"
+
+static mod_sips_t sips;
+
+/* <global_settings> params are defaults for every profile. */
+static void read_global_settings(const sb_config_t *cfg, xmlNodePtr conf,
+				 sips_settings_t *base, apr_pool_t *pool)
+{
+	xmlNodePtr gs = sb_xml_child(conf, "global_settings"), param;
+	char why[512];
+	const char *file;
+	int line;
+
+	profile_params_defaults(base, pool);
+	for (param = gs ? sb_xml_child(gs, "param") : NULL; param;
+	     param = sb_xml_next(param, "param")) {
+		const char *name = sb_xml_attr(param, "name");
+		const char *value = sb_xml_attr(param, "value");
+
+		if (!name || !value ||
+		    profile_params_apply(base, name, value, pool, why,
+					 sizeof(why)) == APR_SUCCESS)
+			continue;
+		sb_config_where(cfg, param, &file, &line);
+		sb_log(SB_LOG_WARNING, "SB02105",
+		       "%s:%d: sips.conf global_settings: %s; ignored", file,
+		       line, why);
+	}
+}
+
+/* Builds one profile (or every one when @p only is NULL); call locked. */
+static unsigned build_profiles(mod_sips_t *m, const char *only,
+			       sips_profile_t **list)
+{
+	const sb_config_t *cfg = sb_runtime_config(m->rt);
+	xmlNodePtr conf = sb_config_find_conf(cfg, "sips.conf");
+	xmlNodePtr profiles = conf ? sb_xml_child(conf, "profiles") : NULL;
+	xmlNodePtr node;
+	sips_settings_t base;
+	unsigned started = 0;
+
+	if (!profiles) {
+		sb_log(SB_LOG_ERR, "SB02106",
+		       "sips.conf: no <configuration name=\"sips.conf\">"
+		       "<profiles> in the configuration");
+		return 0;
+	}
+	read_global_settings(cfg, conf, &base, m->pool);
+	for (node = sb_xml_child(profiles, "profile"); node;
+	     node = sb_xml_next(node, "profile")) {
+		const char *name = sb_xml_attr(node, "name");
+		sips_profile_t *p = NULL;
+
+		if (!name || !*name) {
+			const char *file;
+			int line;
+
+			sb_config_where(cfg, node, &file, &line);
+			sb_log(SB_LOG_ERR, "SB02107",
+			       "%s:%d: <profile> without a name; skipped",
+			       file, line);
+			continue;
+		}
+		if (only && strcmp(only, name))
+			continue;
+		if (profile_create(&p, cfg, node, &base, sb_runtime_loop(m->rt),
+				   m->pool) != APR_SUCCESS &&
+		    !p)
+			continue;
+		if (profile_start(p) == APR_SUCCESS)
+			started++;
+		p->next = *list;
+		*list = p;
+	}
+	return started;
+}
+
+apr_status_t mod_sips_profile_from_config(mod_sips_t *m, const char *name,
+					  sips_profile_t **out)
+{
+	sips_profile_t *list = NULL;
+
+	sb_runtime_config_rdlock(m->rt);
+	build_profiles(m, name, &list);
+	sb_runtime_config_unlock(m->rt);
+	if (!list)
+		return SB_ENOTFOUND;
+	*out = list;
+	return list->running ? APR_SUCCESS : SB_ECONFIG;
+}
+
+static void sips_shutdown(sb_runtime_t *rt);
+
+static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
+{
+	apr_status_t rv;
+	unsigned started;
+
+	memset(&sips, 0, sizeof(sips));
+	sips.rt = rt;
+	rv = apr_pool_create(&sips.pool, pool);
+	if (rv == APR_SUCCESS)
+		rv = apr_thread_mutex_create(&sips.lock,
+					     APR_THREAD_MUTEX_DEFAULT,
+					     sips.pool);
+	if (rv == APR_SUCCESS)
+		rv = flow_table_init(sips.pool);
+	if (rv != APR_SUCCESS)
+		return rv;
+	sb_runtime_config_rdlock(rt);
+	started = build_profiles(&sips, NULL, &sips.profiles);
+	sb_runtime_config_unlock(rt);
+	sips_commands_register(&sips);
+	if (!started) {
+		sb_log(SB_LOG_CRIT, "SB02108", "mod_sips: no profile started");
+		sips_shutdown(rt);
+		return SB_ECONFIG;
+	}
+	return APR_SUCCESS;
+}
+
+static void sips_shutdown(sb_runtime_t *rt)
+{
+	sips_profile_t *p, *next;
+
+	(void)rt;
+	sips_commands_unregister();
+	apr_thread_mutex_lock(sips.lock);
+	for (p = sips.profiles; p; p = next) {
+		next = p->next;
+		profile_destroy(p);
+	}
+	sips.profiles = NULL;
+	apr_thread_mutex_unlock(sips.lock);
+	flow_table_destroy();
+}
+
+SB_MODULE_DEFINE(mod_sips, sips_load, NULL, sips_shutdown);

@@ -1,0 +1,193 @@
+/* profile.c — a SIP profile's life: read, start (TLS, binds), stop. */
+#include <string.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "profile.h"
+#include "tp_listen.h"
+#include "tp_stream.h"
+
+static apr_status_t read_settings(sips_profile_t *p, const sb_config_t *cfg,
+				  const xmlNode *node)
+{
+	const xmlNode *settings = sb_xml_child(node, "settings");
+	const xmlNode *param;
+	char why[512];
+	const char *file;
+	int line;
+
+	for (param = settings ? sb_xml_child(settings, "param") : NULL; param;
+	     param = sb_xml_next(param, "param")) {
+		const char *name = sb_xml_attr(param, "name");
+		const char *value = sb_xml_attr(param, "value");
+		apr_status_t rv;
+
+		sb_config_where(cfg, param, &file, &line);
+		if (!name || !value) {
+			sb_log(SB_LOG_WARNING, "SB02102",
+			       "%s:%d: profile %s: <param> needs name and "
+			       "value; ignored",
+			       file, line, p->name);
+			continue;
+		}
+		rv = profile_params_apply(&p->settings, name, value, p->pool,
+					  why, sizeof(why));
+		if (rv == SB_ENOTFOUND) {
+			sb_log(SB_LOG_WARNING, "SB02103",
+			       "%s:%d: profile %s: unknown param \"%s\"; "
+			       "ignored",
+			       file, line, p->name, name);
+		} else if (rv != APR_SUCCESS) {
+			p->error = apr_psprintf(p->pool,
+						"%s:%d: param \"%s\": %s", file,
+						line, name, why);
+			return SB_ECONFIG;
+		}
+	}
+	return APR_SUCCESS;
+}
+
+apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
+			    const xmlNode *node, const sips_settings_t *base,
+			    sb_loop_t *loop, apr_pool_t *parent)
+{
+	sips_profile_t *p;
+	apr_pool_t *pool;
+	apr_status_t rv;
+
+	rv = apr_pool_create(&pool, parent);
+	if (rv != APR_SUCCESS)
+		return rv;
+	p = apr_pcalloc(pool, sizeof(*p));
+	p->pool = pool;
+	p->loop = loop;
+	p->settings = *base;
+	p->name = apr_pstrdup(pool, sb_xml_attr(node, "name"));
+	sb_config_where(cfg, node, &p->file, &p->line);
+	p->file = apr_pstrdup(pool, p->file);
+	stream_conn_list_init(p);
+	rv = apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+	if (rv != APR_SUCCESS) {
+		apr_pool_destroy(pool);
+		return rv;
+	}
+	rv = read_settings(p, cfg, node);
+	*out = p;
+	return rv;
+}
+
+static void warn_expiry(sips_profile_t *p)
+{
+	const cert_info_t *ci = &p->tls->cert;
+
+	if (ci->days_left > (int)p->settings.cert_warn_days)
+		return;
+	sb_log(SB_LOG_WARNING, "SB02110",
+	       "profile %s: certificate \"%s\" in %s expires in %d days (%s)",
+	       p->name, ci->subject, p->tls->agent_path, ci->days_left,
+	       ci->not_after);
+}
+
+typedef struct watch_call {
+	sips_profile_t *profile;
+	apr_status_t rv;
+} watch_call_t;
+
+static void watch_listeners(void *baton)
+{
+	watch_call_t *call = baton;
+	unsigned i;
+
+	for (i = 0; i < SIPS_TP_COUNT && call->rv == APR_SUCCESS; i++)
+		if (call->profile->listeners[i].sock)
+			call->rv = listener_watch(
+				&call->profile->listeners[i],
+				call->profile->listen_worker);
+}
+
+static void unwatch_listeners(void *baton)
+{
+	sips_profile_t *p = baton;
+	unsigned i;
+
+	for (i = 0; i < SIPS_TP_COUNT; i++)
+		listener_close(&p->listeners[i]);
+}
+
+static apr_status_t bind_all(sips_profile_t *p, char *why, apr_size_t len)
+{
+	const sips_settings_t *s = &p->settings;
+	unsigned i;
+
+	for (i = 0; i < SIPS_TP_COUNT; i++) {
+		sips_listener_t *l = &p->listeners[i];
+
+		l->profile = p;
+		l->transport = (sips_transport_e)i;
+		l->port = i == SIPS_TP_TLS ? s->tls_sip_port : s->sip_port;
+		if (i == SIPS_TP_TLS ? !s->tls : s->tls_only)
+			continue;
+		if (listener_bind(l, s->sip_ip, p->pool, why, len) !=
+		    APR_SUCCESS)
+			return SB_ECONFIG;
+	}
+	return APR_SUCCESS;
+}
+
+static apr_status_t start_failed(sips_profile_t *p, const char *why)
+{
+	p->error = apr_pstrdup(p->pool, why);
+	unwatch_listeners(p);
+	sb_log(SB_LOG_ERR, "SB02101", "profile %s (%s:%d) not started: %s",
+	       p->name, p->file, p->line, why);
+	return SB_ECONFIG;
+}
+
+apr_status_t profile_start(sips_profile_t *p)
+{
+	watch_call_t call = { p, APR_SUCCESS };
+	char why[1024];
+
+	if (p->error)
+		return start_failed(p, p->error);
+	if (p->settings.tls_only && !p->settings.tls)
+		return start_failed(p, "tls-only is set but tls is off");
+	if (p->settings.tls &&
+	    tls_ctx_create(&p->tls, &p->settings, p->pool, why, sizeof(why)) !=
+		    APR_SUCCESS)
+		return start_failed(p, why);
+	if (bind_all(p, why, sizeof(why)) != APR_SUCCESS)
+		return start_failed(p, why);
+	p->listen_worker = sb_loop_pick(p->loop);
+	sb_worker_call(p->listen_worker, watch_listeners, &call);
+	if (call.rv != APR_SUCCESS) {
+		sb_worker_call(p->listen_worker, unwatch_listeners, p);
+		return start_failed(p, "cannot watch the listening sockets");
+	}
+	p->running = 1;
+	p->error = NULL;
+	sb_log(SB_LOG_NOTICE, "SB02100",
+	       "profile %s started: udp+tcp %s:%u%s%s", p->name,
+	       p->settings.sip_ip, p->settings.sip_port,
+	       p->settings.tls ? ", tls port " : "",
+	       p->settings.tls ? apr_itoa(p->pool, (int)p->settings.tls_sip_port)
+			       : "");
+	if (p->tls)
+		warn_expiry(p);
+	return APR_SUCCESS;
+}
+
+void profile_stop(sips_profile_t *p)
+{
+	if (!p->running)
+		return;
+	sb_worker_call(p->listen_worker, unwatch_listeners, p);
+	stream_conn_close_all(p);
+	p->running = 0;
+	sb_log(SB_LOG_NOTICE, "SB02104", "profile %s stopped", p->name);
+}
+
+void profile_destroy(sips_profile_t *p)
+{
+	profile_stop(p);
+	apr_pool_destroy(p->pool);
+}

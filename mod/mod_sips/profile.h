@@ -1,0 +1,61 @@
+/* profile.h — a SIP profile: its settings, listeners and TLS context. */
+#ifndef SIPS_PROFILE_H
+#define SIPS_PROFILE_H
+
+#include <apr_ring.h>
+#include <apr_thread_mutex.h>
+#include <libxml/tree.h>
+#include "sipsbridge/sb_runtime.h"
+#include "flow.h"
+#include "profile_params.h"
+#include "tls_ctx.h"
+
+typedef struct stream_conn stream_conn_t;
+
+/** One listening socket of a profile, watched by one worker. */
+typedef struct sips_listener {
+	struct sips_profile *profile;
+	sips_transport_e transport;
+	apr_socket_t *sock;
+	sb_io_t io;
+	unsigned port;
+} sips_listener_t;
+
+typedef struct sips_profile {
+	apr_pool_t *pool;
+	const char *name;
+	const char *file; /* where <profile> was read, for messages */
+	int line;
+	sips_settings_t settings;
+	tls_ctx_t *tls;
+	sb_loop_t *loop;
+	sb_worker_t *listen_worker;
+	sips_listener_t listeners[SIPS_TP_COUNT];
+	int running;
+	const char *error; /* why it is not running */
+
+	apr_thread_mutex_t *lock; /* guards conns and the counters below */
+	APR_RING_HEAD(conn_ring, stream_conn) conns;
+	unsigned open_conns[SIPS_TP_COUNT];
+	apr_uint64_t handshakes_ok;
+	apr_uint64_t handshakes_failed;
+	apr_uint64_t udp_datagrams;
+
+	struct sips_profile *next;
+} sips_profile_t;
+
+/**
+ * Read one <profile> element: name, <settings><param>. Unknown
+ * parameters are warned about; a bad value fails the profile.
+ */
+apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
+			    const xmlNode *node, const sips_settings_t *base,
+			    sb_loop_t *loop, apr_pool_t *parent);
+
+/** Load TLS, bind and watch every listener; on failure nothing stays. */
+apr_status_t profile_start(sips_profile_t *p);
+/** Close listeners and every connection. Not from a worker thread. */
+void profile_stop(sips_profile_t *p);
+void profile_destroy(sips_profile_t *p);
+
+#endif

@@ -1,0 +1,210 @@
+/* sips_commands.c — `sips status`, `sips status profile X`, `sips profile`. */
+#include <string.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_control.h"
+#include "sipsbridge/sb_log.h"
+#include "mod_sips.h"
+
+static void print_binds(sb_stream_t *out, const sips_profile_t *p)
+{
+	unsigned i;
+	int any = 0;
+
+	sb_stream_printf(out, "  binds:");
+	for (i = 0; i < SIPS_TP_COUNT; i++)
+		if (p->listeners[i].sock) {
+			sb_stream_printf(out, "%s %s %s:%u", any ? "," : "",
+					 flow_transport_name(i),
+					 p->settings.sip_ip,
+					 p->listeners[i].port);
+			any = 1;
+		}
+	sb_stream_printf(out, "%s\n", any ? "" : " none");
+}
+
+static void print_cert(sb_stream_t *out, const sips_profile_t *p)
+{
+	const cert_info_t *ci;
+
+	if (!p->tls) {
+		if (p->settings.tls)
+			sb_stream_printf(out, "  tls-cert-dir: %s\n",
+					 p->settings.tls_cert_dir);
+		return;
+	}
+	ci = &p->tls->cert;
+	sb_stream_printf(out, "  tls-cert-dir: %s\n", p->settings.tls_cert_dir);
+	sb_stream_printf(out, "  certificate: %s\n", ci->subject);
+	sb_stream_printf(out, "  issuer: %s\n", ci->issuer);
+	sb_stream_printf(out, "  SANs: %s\n", *ci->sans ? ci->sans : "none");
+	sb_stream_printf(out, "  expires: %s (%d days)%s\n", ci->not_after,
+			 ci->days_left,
+			 ci->days_left <= (int)p->settings.cert_warn_days
+				 ? " WARNING: renew soon"
+				 : "");
+}
+
+static void print_profile(sb_stream_t *out, sips_profile_t *p,
+			  apr_pool_t *pool)
+{
+	unsigned conns[SIPS_TP_COUNT];
+	apr_uint64_t ok, failed, dgrams;
+
+	apr_thread_mutex_lock(p->lock);
+	memcpy(conns, p->open_conns, sizeof(conns));
+	ok = p->handshakes_ok;
+	failed = p->handshakes_failed;
+	dgrams = p->udp_datagrams;
+	apr_thread_mutex_unlock(p->lock);
+	sb_stream_printf(out, "profile %s: %s%s%s\n", p->name,
+			 p->running ? "RUNNING" : "DOWN",
+			 p->error ? ": " : "", p->error ? p->error : "");
+	print_binds(out, p);
+	if (p->settings.tls)
+		sb_stream_printf(out, "  tls-version: %s\n",
+				 profile_params_versions_text(
+					 p->settings.tls_versions, pool));
+	print_cert(out, p);
+	if (p->running)
+		sb_stream_printf(out,
+				 "  connections: tcp %u, tls %u; udp datagrams "
+				 "%" APR_UINT64_T_FMT "; tls handshakes ok "
+				 "%" APR_UINT64_T_FMT ", failed "
+				 "%" APR_UINT64_T_FMT "\n",
+				 conns[SIPS_TP_TCP], conns[SIPS_TP_TLS], dgrams,
+				 ok, failed);
+}
+
+static sips_profile_t *find_profile(mod_sips_t *m, const char *name)
+{
+	sips_profile_t *p;
+
+	for (p = m->profiles; p; p = p->next)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
+static apr_status_t cmd_status(const char *args, sb_stream_t *out,
+			       apr_pool_t *pool, void *baton)
+{
+	mod_sips_t *m = baton;
+	sips_profile_t *p;
+	apr_status_t rv = APR_SUCCESS;
+
+	apr_thread_mutex_lock(m->lock);
+	if (!strncmp(args, "profile", 7) && (args[7] == ' ' || !args[7])) {
+		const char *name = args + 7;
+
+		while (*name == ' ')
+			name++;
+		p = *name ? find_profile(m, name) : NULL;
+		if (p) {
+			print_profile(out, p, pool);
+		} else {
+			sb_stream_printf(out, "no such profile: \"%s\"\n", name);
+			rv = SB_ENOTFOUND;
+		}
+	} else if (*args) {
+		sb_stream_printf(out, "usage: sips status [profile NAME]\n");
+		rv = APR_EINVAL;
+	} else {
+		for (p = m->profiles; p; p = p->next)
+			print_profile(out, p, pool);
+		sb_stream_printf(out, "flows: %lu open\n",
+				 (unsigned long)flow_count());
+	}
+	apr_thread_mutex_unlock(m->lock);
+	return rv;
+}
+
+/* Replace profile @p name in the list by a fresh one from the config. */
+static apr_status_t restart_profile(mod_sips_t *m, const char *name,
+				    sb_stream_t *out)
+{
+	sips_profile_t **pp, *old = NULL, *fresh = NULL;
+	apr_status_t rv;
+
+	for (pp = &m->profiles; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->name, name)) {
+			old = *pp;
+			*pp = old->next;
+			break;
+		}
+	if (old)
+		profile_destroy(old);
+	rv = mod_sips_profile_from_config(m, name, &fresh);
+	if (fresh) {
+		fresh->next = m->profiles;
+		m->profiles = fresh;
+	}
+	if (rv == SB_ENOTFOUND)
+		sb_stream_printf(out, "no profile \"%s\" in sips.conf\n", name);
+	else if (rv != APR_SUCCESS)
+		sb_stream_printf(out, "profile %s failed to start: %s\n", name,
+				 fresh && fresh->error ? fresh->error : "?");
+	else
+		sb_stream_printf(out, "profile %s started\n", name);
+	return rv;
+}
+
+static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
+				apr_pool_t *pool, void *baton)
+{
+	mod_sips_t *m = baton;
+	char *copy = apr_pstrdup(pool, args), *state;
+	const char *name = apr_strtok(copy, " ", &state);
+	const char *verb = name ? apr_strtok(NULL, " ", &state) : NULL;
+	sips_profile_t *p;
+	apr_status_t rv = APR_SUCCESS;
+
+	if (!name || !verb) {
+		sb_stream_printf(out,
+				 "usage: sips profile NAME start|stop|restart\n");
+		return APR_EINVAL;
+	}
+	apr_thread_mutex_lock(m->lock);
+	p = find_profile(m, name);
+	if (!strcmp(verb, "stop")) {
+		if (p && p->running) {
+			profile_stop(p);
+			sb_stream_printf(out, "profile %s stopped\n", name);
+		} else {
+			sb_stream_printf(out, "profile %s is not running\n",
+					 name);
+			rv = SB_ENOTFOUND;
+		}
+	} else if (!strcmp(verb, "start") && p && p->running) {
+		sb_stream_printf(out, "profile %s is already running\n", name);
+		rv = APR_EEXIST;
+	} else if (!strcmp(verb, "start") || !strcmp(verb, "restart")) {
+		rv = restart_profile(m, name, out);
+	} else {
+		sb_stream_printf(out, "unknown action \"%s\" "
+				 "(start, stop, restart)\n", verb);
+		rv = APR_EINVAL;
+	}
+	apr_thread_mutex_unlock(m->lock);
+	return rv;
+}
+
+apr_status_t sips_commands_register(mod_sips_t *m)
+{
+	apr_status_t rv;
+
+	rv = sb_control_register("sips status", "sips status [profile NAME]",
+				 "profiles, binds, certificates, connections",
+				 cmd_status, m);
+	if (rv == APR_SUCCESS)
+		rv = sb_control_register("sips profile",
+					 "sips profile NAME start|stop|restart",
+					 "start or stop one profile",
+					 cmd_profile, m);
+	return rv;
+}
+
+void sips_commands_unregister(void)
+{
+	sb_control_unregister("sips status");
+	sb_control_unregister("sips profile");
+}

@@ -1,0 +1,273 @@
+/* tls_ctx.c — the SSL_CTX of a profile: files, versions, ciphers, checks. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <apr_strings.h>
+#include "tls_ctx.h"
+
+/* Passed to the passphrase callback so we can tell "asked, had none". */
+typedef struct passphrase_ask {
+	const char *passphrase;
+	int asked;
+} passphrase_ask_t;
+
+static int passphrase_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	passphrase_ask_t *ask = userdata;
+	int n;
+
+	(void)rwflag;
+	ask->asked = 1;
+	if (!ask->passphrase || !*ask->passphrase)
+		return 0;
+	n = (int)strlen(ask->passphrase);
+	if (n >= size)
+		return 0;
+	memcpy(buf, ask->passphrase, (size_t)n);
+	return n;
+}
+
+const char *tls_ctx_openssl_reason(const char *fallback, char *buf,
+				   apr_size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+
+	if (reason)
+		apr_cpystrn(buf, reason, len);
+	else
+		apr_cpystrn(buf, fallback, len);
+	ERR_clear_error();
+	return buf;
+}
+
+static apr_status_t pool_free_ctx(void *data)
+{
+	SSL_CTX_free(data);
+	return APR_SUCCESS;
+}
+
+static int lowest_version(unsigned mask)
+{
+	if (mask & SIPS_TLS_V1_0)
+		return TLS1_VERSION;
+	if (mask & SIPS_TLS_V1_1)
+		return TLS1_1_VERSION;
+	if (mask & SIPS_TLS_V1_2)
+		return TLS1_2_VERSION;
+	return TLS1_3_VERSION;
+}
+
+static int highest_version(unsigned mask)
+{
+	if (mask & SIPS_TLS_V1_3)
+		return TLS1_3_VERSION;
+	if (mask & SIPS_TLS_V1_2)
+		return TLS1_2_VERSION;
+	if (mask & SIPS_TLS_V1_1)
+		return TLS1_1_VERSION;
+	return TLS1_VERSION;
+}
+
+/* Versions, ciphers and options that do not depend on files. */
+static apr_status_t setup_protocol(SSL_CTX *ctx, const sips_settings_t *s,
+				   char *why, apr_size_t len)
+{
+	char reason[256];
+
+	if (!SSL_CTX_set_min_proto_version(ctx,
+					   lowest_version(s->tls_versions)) ||
+	    !SSL_CTX_set_max_proto_version(ctx,
+					   highest_version(s->tls_versions))) {
+		apr_snprintf(why, len, "tls-version: %s",
+			     tls_ctx_openssl_reason("not supported", reason,
+						    sizeof(reason)));
+		return SB_ECONFIG;
+	}
+	/* Renegotiation off: no TLS 1.2 renegotiation flood (RFC 5746). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+					 SSL_OP_CIPHER_SERVER_PREFERENCE |
+					 SSL_OP_NO_COMPRESSION);
+	/* Idle connections keep no 34 KB buffers (STYLE.md rule 5). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (s->tls_ciphers && *s->tls_ciphers &&
+	    !SSL_CTX_set_cipher_list(ctx, s->tls_ciphers)) {
+		apr_snprintf(why, len, "tls-ciphers \"%s\": %s", s->tls_ciphers,
+			     tls_ctx_openssl_reason("no usable cipher", reason,
+						    sizeof(reason)));
+		return SB_ECONFIG;
+	}
+	if (s->tls_ciphersuites && *s->tls_ciphersuites &&
+	    !SSL_CTX_set_ciphersuites(ctx, s->tls_ciphersuites)) {
+		apr_snprintf(why, len, "tls-ciphersuites \"%s\": %s",
+			     s->tls_ciphersuites,
+			     tls_ctx_openssl_reason("no usable suite", reason,
+						    sizeof(reason)));
+		return SB_ECONFIG;
+	}
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sipsbridge",
+				       10);
+	return APR_SUCCESS;
+}
+
+static apr_status_t check_readable(const char *path, char *why,
+				   apr_size_t len)
+{
+	if (access(path, R_OK) == 0)
+		return APR_SUCCESS;
+	apr_snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
+	return SB_ECONFIG;
+}
+
+/* agent.pem: certificate, chain and key, which must match and be valid. */
+static apr_status_t load_agent(tls_ctx_t *t, const sips_settings_t *s,
+			       apr_pool_t *pool, char *why, apr_size_t len)
+{
+	passphrase_ask_t ask = { s->tls_passphrase, 0 };
+	SSL_CTX *ctx = t->ssl_ctx;
+	char reason[256];
+	apr_status_t rv = SB_ECONFIG;
+	X509 *cert;
+
+	if (check_readable(t->agent_path, why, len) != APR_SUCCESS)
+		return SB_ECONFIG;
+	SSL_CTX_set_default_passwd_cb(ctx, passphrase_cb);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, &ask);
+	if (SSL_CTX_use_certificate_chain_file(ctx, t->agent_path) != 1) {
+		apr_snprintf(why, len, "%s: no usable certificate: %s",
+			     t->agent_path,
+			     tls_ctx_openssl_reason("unreadable", reason,
+						    sizeof(reason)));
+		goto done;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, t->agent_path,
+					SSL_FILETYPE_PEM) != 1) {
+		if (ask.asked && (!ask.passphrase || !*ask.passphrase))
+			apr_snprintf(why, len,
+				     "%s: the private key is encrypted and "
+				     "tls-passphrase is empty",
+				     t->agent_path);
+		else
+			apr_snprintf(why, len, "%s: no usable private key: %s",
+				     t->agent_path,
+				     tls_ctx_openssl_reason(
+					     "unreadable", reason,
+					     sizeof(reason)));
+		ERR_clear_error();
+		goto done;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		apr_snprintf(why, len,
+			     "%s: the private key does not match the "
+			     "certificate",
+			     t->agent_path);
+		ERR_clear_error();
+		goto done;
+	}
+	cert = SSL_CTX_get0_certificate(ctx);
+	cert_info_read(cert, pool, &t->cert);
+	if (t->cert.days_left < 0) {
+		apr_snprintf(why, len, "%s: certificate \"%s\" expired on %s",
+			     t->agent_path, t->cert.subject,
+			     t->cert.not_after);
+		goto done;
+	}
+	if (t->cert.not_yet_valid) {
+		apr_snprintf(why, len, "%s: certificate \"%s\" is not yet valid",
+			     t->agent_path, t->cert.subject);
+		goto done;
+	}
+	rv = APR_SUCCESS;
+done:
+	/* The key is loaded: forget the passphrase pointer on our stack. */
+	SSL_CTX_set_default_passwd_cb(ctx, NULL);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+	return rv;
+}
+
+/* cafile.pem: the CAs client certificates are verified against. */
+static apr_status_t load_cafile(tls_ctx_t *t, const sips_settings_t *s,
+				char *why, apr_size_t len)
+{
+	char reason[256];
+	int verify = SSL_VERIFY_NONE;
+
+	if (access(t->cafile_path, R_OK) != 0) {
+		t->cafile_path = NULL;
+		if (s->tls_verify_policy == SIPS_VERIFY_NONE &&
+		    !s->tls_require_client_cert)
+			return APR_SUCCESS;
+		apr_snprintf(why, len,
+			     "%s/cafile.pem is needed to verify peers "
+			     "(tls-verify-policy %s): %s",
+			     s->tls_cert_dir,
+			     profile_params_policy_text(s->tls_verify_policy),
+			     strerror(errno));
+		return SB_ECONFIG;
+	}
+	if (SSL_CTX_load_verify_locations(t->ssl_ctx, t->cafile_path, NULL) !=
+	    1) {
+		apr_snprintf(why, len, "%s: %s", t->cafile_path,
+			     tls_ctx_openssl_reason("no CA certificate",
+						    reason, sizeof(reason)));
+		return SB_ECONFIG;
+	}
+	switch (s->tls_verify_policy) {
+	case SIPS_VERIFY_IN:
+	case SIPS_VERIFY_ALL:
+	case SIPS_VERIFY_SUBJECTS_IN:
+	case SIPS_VERIFY_SUBJECTS_ALL:
+		verify = SSL_VERIFY_PEER;
+		break;
+	default:
+		break;
+	}
+	if (s->tls_require_client_cert)
+		verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	SSL_CTX_set_verify(t->ssl_ctx, verify, NULL);
+	SSL_CTX_set_verify_depth(t->ssl_ctx, (int)s->tls_verify_depth);
+	if (!s->tls_verify_date)
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(t->ssl_ctx),
+					    X509_V_FLAG_NO_CHECK_TIME);
+	return APR_SUCCESS;
+}
+
+apr_status_t tls_ctx_create(tls_ctx_t **out, const sips_settings_t *settings,
+			    apr_pool_t *pool, char *why, apr_size_t len)
+{
+	tls_ctx_t *t = apr_pcalloc(pool, sizeof(*t));
+	char reason[256];
+	apr_status_t rv;
+
+	if (!settings->tls_cert_dir || !*settings->tls_cert_dir) {
+		apr_cpystrn(why, "tls-cert-dir is not set", len);
+		return SB_ECONFIG;
+	}
+	ERR_clear_error();
+	t->ssl_ctx = SSL_CTX_new(TLS_method());
+	if (!t->ssl_ctx) {
+		apr_snprintf(why, len, "SSL_CTX_new: %s",
+			     tls_ctx_openssl_reason("failed", reason,
+						    sizeof(reason)));
+		return SB_ETLS;
+	}
+	apr_pool_cleanup_register(pool, t->ssl_ctx, pool_free_ctx,
+				  apr_pool_cleanup_null);
+	t->agent_path = apr_pstrcat(pool, settings->tls_cert_dir, "/agent.pem",
+				    NULL);
+	t->cafile_path = apr_pstrcat(pool, settings->tls_cert_dir,
+				     "/cafile.pem", NULL);
+	rv = setup_protocol(t->ssl_ctx, settings, why, len);
+	if (rv == APR_SUCCESS)
+		rv = load_agent(t, settings, pool, why, len);
+	if (rv == APR_SUCCESS)
+		rv = load_cafile(t, settings, why, len);
+	if (rv != APR_SUCCESS)
+		return rv;
+	*out = t;
+	return APR_SUCCESS;
+}

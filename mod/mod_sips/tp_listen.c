@@ -1,0 +1,117 @@
+/* tp_listen.c — binding, UDP receive and accept for a profile. */
+#include <string.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "tp_listen.h"
+#include "tp_stream.h"
+
+#define LISTEN_BACKLOG 511
+
+apr_status_t listener_bind(sips_listener_t *l, const char *ip,
+			   apr_pool_t *pool, char *why, apr_size_t len)
+{
+	int udp = l->transport == SIPS_TP_UDP;
+	apr_sockaddr_t *sa;
+	apr_socket_t *sock;
+	char err[128];
+	apr_status_t rv;
+
+	rv = apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, (apr_port_t)l->port,
+				   0, pool);
+	if (rv != APR_SUCCESS) {
+		apr_snprintf(why, len, "cannot resolve sip-ip \"%s\": %s", ip,
+			     apr_strerror(rv, err, sizeof(err)));
+		return rv;
+	}
+	rv = apr_socket_create(&sock, sa->family, udp ? SOCK_DGRAM : SOCK_STREAM,
+			       udp ? APR_PROTO_UDP : APR_PROTO_TCP, pool);
+	if (rv == APR_SUCCESS && !udp)
+		rv = apr_socket_opt_set(sock, APR_SO_REUSEADDR, 1);
+	if (rv == APR_SUCCESS)
+		rv = apr_socket_bind(sock, sa);
+	if (rv == APR_SUCCESS && !udp)
+		rv = apr_socket_listen(sock, LISTEN_BACKLOG);
+	if (rv == APR_SUCCESS)
+		rv = apr_socket_opt_set(sock, APR_SO_NONBLOCK, 1);
+	if (rv != APR_SUCCESS) {
+		apr_snprintf(why, len, "cannot bind %s %s:%u: %s",
+			     flow_transport_name(l->transport), ip, l->port,
+			     apr_strerror(rv, err, sizeof(err)));
+		return rv;
+	}
+	l->sock = sock;
+	return APR_SUCCESS;
+}
+
+/* Datagrams: the SIP stack parses them; until then they are counted. */
+static void udp_on_readable(void *baton, apr_int16_t revents)
+{
+	sips_listener_t *l = baton;
+	char buf[65536];
+	apr_sockaddr_t from;
+	int n = 0;
+
+	(void)revents;
+	for (;;) {
+		apr_size_t len = sizeof(buf);
+
+		memset(&from, 0, sizeof(from));
+		if (apr_socket_recvfrom(&from, l->sock, 0, buf, &len) !=
+			    APR_SUCCESS ||
+		    len == 0)
+			break;
+		n++;
+	}
+	if (n) {
+		apr_thread_mutex_lock(l->profile->lock);
+		l->profile->udp_datagrams += (apr_uint64_t)n;
+		apr_thread_mutex_unlock(l->profile->lock);
+	}
+}
+
+static void stream_on_acceptable(void *baton, apr_int16_t revents)
+{
+	sips_listener_t *l = baton;
+
+	(void)revents;
+	for (;;) {
+		apr_socket_t *sock;
+		apr_pool_t *pool;
+		apr_status_t rv;
+
+		/* A connection's pool is its own (STYLE.md rule 4). */
+		if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+			return;
+		rv = apr_socket_accept(&sock, l->sock, pool);
+		if (rv != APR_SUCCESS) {
+			apr_pool_destroy(pool);
+			if (!APR_STATUS_IS_EAGAIN(rv) &&
+			    !APR_STATUS_IS_EINTR(rv))
+				sb_log(SB_LOG_WARNING, "SB02002",
+				       "profile %s: accept on %s port %u: "
+				       "error %d",
+				       l->profile->name,
+				       flow_transport_name(l->transport),
+				       l->port, rv);
+			return;
+		}
+		stream_conn_accepted(l->profile, l->transport, sock, pool);
+	}
+}
+
+apr_status_t listener_watch(sips_listener_t *l, sb_worker_t *worker)
+{
+	return sb_io_add(worker, &l->io, l->sock, APR_POLLIN,
+			 l->transport == SIPS_TP_UDP ? udp_on_readable
+						     : stream_on_acceptable,
+			 l);
+}
+
+void listener_close(sips_listener_t *l)
+{
+	if (!l->sock)
+		return;
+	sb_io_remove(&l->io);
+	apr_socket_close(l->sock);
+	l->sock = NULL;
+}

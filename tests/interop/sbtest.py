@@ -1,0 +1,198 @@
+"""Helpers for interop tests: the installed switch, its config, a PKI."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+TOP_SRCDIR = os.environ.get(
+    "SB_TOP_SRCDIR",
+    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+
+def _installed(path_var, default):
+    """A path of the installed tree (DESTDIR + configured dir)."""
+    destdir = os.environ.get("SB_DESTDIR")
+    if destdir:
+        return destdir + os.environ[path_var]
+    return os.path.join(TOP_SRCDIR, "build", "check", "inst", default)
+
+
+BINDIR = _installed("SB_BINDIR", "bin")
+MODDIR = _installed("SB_PKGLIBDIR", "lib/sipsbridge")
+SHIPPED_CONF = os.path.join(_installed("SB_SYSCONFDIR", "etc"), "sipsbridge")
+SIPSBRIDGE = os.path.join(BINDIR, "sipsbridge")
+CLI = os.path.join(BINDIR, "sipsbridge-cli")
+GENTLS = os.path.join(BINDIR, "gentls_cert")
+
+
+def free_port(kind=socket.SOCK_STREAM, pair=False):
+    """A port free for TCP and UDP on 127.0.0.1 (and port+1 if pair)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        ports = [port, port + 1] if pair else [port]
+        if all(_is_free(p) for p in ports):
+            return port
+    raise RuntimeError("no free port")
+
+
+def _is_free(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def gentls(*args, check=True):
+    return subprocess.run([GENTLS, *args], capture_output=True, text=True,
+                          check=check, timeout=60)
+
+
+def make_pki(ssl_dir, cn="localhost", alts=("127.0.0.1", "localhost"),
+             days=None):
+    """A CA and a server agent.pem for one profile's ssl dir."""
+    gentls("setup", "-base", ssl_dir, "-cn", "test CA " + cn)
+    args = ["create_server", "-base", ssl_dir, "-cn", cn]
+    for alt in alts:
+        args += ["-alt", alt]
+    if days is not None:
+        args += ["-days", str(days)]
+    gentls(*args)
+
+
+class Switch:
+    """The installed sipsbridge on a copy of the shipped config."""
+
+    def __init__(self, tmp_path, overrides=None, shipped_ports=False):
+        self.root = str(tmp_path)
+        self.conf = os.path.join(self.root, "conf")
+        self.run_dir = os.path.join(self.root, "run")
+        self.log_dir = os.path.join(self.root, "log")
+        self.db_dir = os.path.join(self.root, "db")
+        shutil.copytree(SHIPPED_CONF, self.conf)
+        self.ports = {}
+        sets = dict(overrides or {})
+        if not shipped_ports:
+            sets.setdefault("local_ip_v4", "127.0.0.1")
+            for name in ("internal_sip_port", "internal_tls_port",
+                         "external_sip_port", "external_tls_port"):
+                sets.setdefault(name, str(free_port()))
+        self.ports = {k: int(v) for k, v in sets.items()
+                      if k.endswith("_port")}
+        self.set_vars(sets)
+        self.proc = None
+
+    def set_vars(self, sets):
+        """Append X-PRE-PROCESS set lines to vars.xml (they win)."""
+        path = os.path.join(self.conf, "vars.xml")
+        with open(path) as f:
+            text = f.read()
+        lines = "".join(
+            '  <X-PRE-PROCESS cmd="set" data="%s=%s"/>\n' % (k, v)
+            for k, v in sets.items())
+        text = text.replace("</include>", lines + "</include>")
+        with open(path, "w") as f:
+            f.write(text)
+
+    def var(self, name):
+        out = subprocess.run([SIPSBRIDGE, "-conf", self.conf, "-var", name],
+                             capture_output=True, text=True, check=True,
+                             timeout=30)
+        return out.stdout.strip()
+
+    def ssl_dir(self, profile):
+        return self.var(profile + "_ssl_dir")
+
+    def make_demo_pki(self):
+        for profile in ("internal", "external"):
+            make_pki(self.ssl_dir(profile))
+
+    def start(self, expect_ready=True, timeout=20):
+        self.proc = subprocess.Popen(
+            [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run", self.run_dir,
+             "-log", self.log_dir, "-db", self.db_dir, "-mod", MODDIR,
+             "-threads", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if not expect_ready:
+            return self
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if "SB00006" in self.log():
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError("sipsbridge exited %s:\n%s" % (
+                    self.proc.returncode, self.stderr()))
+            time.sleep(0.05)
+        raise AssertionError("sipsbridge not ready:\n" + self.log())
+
+    def wait_exit(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("sipsbridge did not exit")
+
+    def stderr(self):
+        return self.proc.stderr.read() if self.proc.stderr else ""
+
+    def log(self):
+        try:
+            with open(os.path.join(self.log_dir, "sipsbridge.log")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def cli(self, command, check=True):
+        out = subprocess.run([CLI, "-run", self.run_dir, "-x", command],
+                             capture_output=True, text=True, timeout=30)
+        if check and out.returncode != 0:
+            raise AssertionError("cli %r: %s %s" % (command, out.stdout,
+                                                    out.stderr))
+        return out
+
+    def stop(self):
+        """SIGTERM; a clean exit (0) also means ASan found no leak."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.wait_exit()
+        err = self.stderr()
+        assert code == 0, "exit %s:\n%s" % (code, err[-4000:])
+        assert "ERROR: AddressSanitizer" not in err, err
+        assert "runtime error:" not in err, err
+        return code
+
+
+def s_client(port, host="127.0.0.1", cafile=None, servername=None,
+             version="-tls1_3", extra=(), timeout=15):
+    """openssl s_client: returns (returncode, output)."""
+    args = ["openssl", "s_client", "-connect", "%s:%d" % (host, port),
+            "-brief", "-verify_return_error", version, *extra]
+    if cafile:
+        args += ["-CAfile", cafile]
+    if servername:
+        args += ["-servername", servername, "-verify_hostname", servername]
+    out = subprocess.run(args, input="", capture_output=True, text=True,
+                         timeout=timeout)
+    return out.returncode, out.stdout + out.stderr
+
+
+def wait_for(predicate, timeout=10, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def grep(pattern, text):
+    return re.search(pattern, text, re.M) is not None

@@ -1,0 +1,129 @@
+/* profile_params_test.c — the profile parameter table and its parser. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include <apr_general.h>
+#include "profile_params.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+	(void)state;
+	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	apr_pool_destroy(pool);
+	return 0;
+}
+
+static void test_defaults(void **state)
+{
+	sips_settings_t s;
+
+	(void)state;
+	profile_params_defaults(&s, pool);
+	assert_int_equal(s.sip_port, 5060);
+	assert_int_equal(s.tls_sip_port, 5061);
+	assert_int_equal(s.tls, 0);
+	/* Secure default: TLS 1.2 and 1.3 only. */
+	assert_int_equal(s.tls_versions, SIPS_TLS_V1_2 | SIPS_TLS_V1_3);
+	assert_int_equal(s.tls_verify_policy, SIPS_VERIFY_NONE);
+	assert_int_equal(s.tls_timeout, 10);
+	assert_non_null(strstr(s.tls_ciphers, "ECDHE"));
+	assert_null(strstr(s.tls_ciphers, "CBC"));
+}
+
+static void test_apply_values(void **state)
+{
+	char why[256];
+	sips_settings_t s;
+
+	(void)state;
+	profile_params_defaults(&s, pool);
+	assert_int_equal(profile_params_apply(&s, "sip-port", "5080", pool,
+					      why, sizeof(why)),
+			 APR_SUCCESS);
+	assert_int_equal(s.sip_port, 5080);
+	assert_int_equal(profile_params_apply(&s, "tls", "yes", pool, why,
+					      sizeof(why)),
+			 APR_SUCCESS);
+	assert_int_equal(s.tls, 1);
+	assert_int_equal(profile_params_apply(&s, "tls-version", "tlsv1.3",
+					      pool, why, sizeof(why)),
+			 APR_SUCCESS);
+	assert_int_equal(s.tls_versions, SIPS_TLS_V1_3);
+	assert_int_equal(profile_params_apply(&s, "tls-verify-policy",
+					      "subjects_in", pool, why,
+					      sizeof(why)),
+			 APR_SUCCESS);
+	assert_int_equal(s.tls_verify_policy, SIPS_VERIFY_SUBJECTS_IN);
+	assert_string_equal(profile_params_versions_text(
+				    SIPS_TLS_V1_2 | SIPS_TLS_V1_3, pool),
+			    "tlsv1.2,tlsv1.3");
+}
+
+static void test_bad_values_named(void **state)
+{
+	char why[256];
+	sips_settings_t s;
+
+	(void)state;
+	profile_params_defaults(&s, pool);
+	assert_int_equal(profile_params_apply(&s, "tls-version",
+					      "tlsv1.2,tlsv1.4", pool, why,
+					      sizeof(why)),
+			 SB_ECONFIG);
+	assert_string_equal(why, "unknown token \"tlsv1.4\"");
+	assert_int_equal(s.tls_versions, SIPS_TLS_V1_2 | SIPS_TLS_V1_3);
+	assert_int_equal(profile_params_apply(&s, "sip-port", "70000", pool,
+					      why, sizeof(why)),
+			 SB_ECONFIG);
+	assert_int_equal(profile_params_apply(&s, "sip-port", "-1", pool, why,
+					      sizeof(why)),
+			 SB_ECONFIG);
+	assert_int_equal(profile_params_apply(&s, "tls", "maybe", pool, why,
+					      sizeof(why)),
+			 SB_ECONFIG);
+	assert_non_null(strstr(why, "maybe"));
+	assert_int_equal(profile_params_apply(&s, "tls-timeout", "0", pool,
+					      why, sizeof(why)),
+			 SB_ECONFIG);
+	assert_int_equal(profile_params_apply(&s, "no-such-param", "1", pool,
+					      why, sizeof(why)),
+			 SB_ENOTFOUND);
+}
+
+static void test_doc_rows(void **state)
+{
+	apr_size_t i;
+
+	(void)state;
+	for (i = 0; profile_params_doc(i); i++) {
+		assert_non_null(profile_params_doc(i)->name);
+		assert_non_null(profile_params_doc(i)->doc);
+		assert_true(strlen(profile_params_doc(i)->doc) > 5);
+	}
+	assert_true(i > 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_apply_values),
+		cmocka_unit_test(test_bad_values_named),
+		cmocka_unit_test(test_doc_rows),
+	};
+	int rc;
+
+	apr_initialize();
+	rc = cmocka_run_group_tests(tests, setup, teardown);
+	apr_terminate();
+	return rc;
+}

@@ -74,7 +74,8 @@ static unsigned build_profiles(mod_sips_t *m, const char *only,
 			continue;
 		if (profile_start(p) == APR_SUCCESS)
 			started++;
-		p->next = *list;
+		while (*list)
+			list = &(*list)->next;
 		*list = p;
 	}
 	return started;

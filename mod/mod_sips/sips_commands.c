@@ -135,8 +135,9 @@ static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 		profile_destroy(old);
 	rv = mod_sips_profile_from_config(m, name, &fresh);
 	if (fresh) {
-		fresh->next = m->profiles;
-		m->profiles = fresh;
+		for (pp = &m->profiles; *pp; pp = &(*pp)->next)
+			;
+		*pp = fresh;
 	}
 	if (rv == SB_ENOTFOUND)
 		sb_stream_printf(out, "no profile \"%s\" in sips.conf\n", name);

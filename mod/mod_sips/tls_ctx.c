@@ -146,7 +146,13 @@ static apr_status_t load_agent(tls_ctx_t *t, const sips_settings_t *s,
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, t->agent_path,
 					SSL_FILETYPE_PEM) != 1) {
-		if (ask.asked && (!ask.passphrase || !*ask.passphrase))
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    X509_R_KEY_VALUES_MISMATCH)
+			apr_snprintf(why, len,
+				     "%s: the private key does not match the "
+				     "certificate",
+				     t->agent_path);
+		else if (ask.asked && (!ask.passphrase || !*ask.passphrase))
 			apr_snprintf(why, len,
 				     "%s: the private key is encrypted and "
 				     "tls-passphrase is empty",

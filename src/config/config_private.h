@@ -10,8 +10,7 @@
 #define SB_PREPROCESS_MAX_DEPTH 20
 
 /** Receives expanded text piece by piece; non-success stops expansion. */
-typedef apr_status_t (*sb_vars_sink_fn)(void *ctx, const char *s,
-					apr_size_t n);
+typedef apr_status_t (*sb_vars_sink_fn)(void *ctx, const char *s, apr_size_t n);
 
 /**
  * Expand $${name} in the @p n bytes at @p s (no NUL needed) into @p sink.
@@ -29,6 +28,6 @@ apr_status_t sb_linemap_copy(sb_linemap_t **out, const sb_linemap_t *map,
 /** Fill @p err (when non-NULL) with a location and a formatted message. */
 void sb_config_error_set(sb_config_error_t *err, const char *file, int line,
 			 const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -66,8 +66,8 @@ apr_status_t sb_vars_expand_to(const sb_vars_t *vars, const char *s,
 		    (rv = sink(ctx, value, strlen(value))) != APR_SUCCESS)
 			return rv;
 		if (!value && unknown && !*unknown)
-			*unknown = apr_pstrmemdup(pool, open + 3,
-						  close - (open + 3));
+			*unknown =
+			    apr_pstrmemdup(pool, open + 3, close - (open + 3));
 		p = close + 1;
 	}
 	return p < end ? sink(ctx, p, end - p) : APR_SUCCESS;
@@ -97,7 +97,7 @@ static apr_status_t copy_sink(void *ctx, const char *s, apr_size_t n)
 char *sb_vars_expand(const sb_vars_t *vars, const char *in, apr_pool_t *pool,
 		     const char **unknown)
 {
-	expand_buf_t b = { NULL, 0 };
+	expand_buf_t b = {NULL, 0};
 	apr_size_t n = strlen(in);
 
 	if (unknown)
@@ -220,9 +220,9 @@ apr_status_t sb_vars_set_builtins(sb_vars_t *vars, const sb_dirs_t *dirs)
 		sb_vars_set(vars, "base_dir", dirs->base_dir);
 	if (dirs->conf_dir) {
 		sb_vars_set(vars, "conf_dir", dirs->conf_dir);
-		sb_vars_set(vars, "certs_dir",
-			    apr_pstrcat(vars->pool, dirs->conf_dir, "/tls",
-					NULL));
+		sb_vars_set(
+		    vars, "certs_dir",
+		    apr_pstrcat(vars->pool, dirs->conf_dir, "/tls", NULL));
 	}
 	if (dirs->log_dir)
 		sb_vars_set(vars, "log_dir", dirs->log_dir);

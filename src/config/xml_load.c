@@ -85,7 +85,7 @@ static void on_doctype(void *data, const xmlChar *name, const xmlChar *ext,
 	xmlStopParser(ctxt);
 }
 
-/* libxml2 names lines of the text it saw: say "line N (file:L)". */
+/* libxml2 names lines of the text it saw: say "at file:L" instead. */
 static void explain(const sb_linemap_t *map, const char *msg, char *out,
 		    apr_size_t size)
 {
@@ -94,8 +94,8 @@ static void explain(const sb_linemap_t *map, const char *msg, char *out,
 	long n;
 	int line;
 
-	while ((p = strstr(p, "line ")) && !(apr_isdigit(p[5]) &&
-					     (p == msg || p[-1] == ' ')))
+	while ((p = strstr(p, "line ")) &&
+	       !(apr_isdigit(p[5]) && (p == msg || p[-1] == ' ')))
 		p++;
 	if (!p) {
 		apr_cpystrn(out, msg, size);
@@ -103,15 +103,15 @@ static void explain(const sb_linemap_t *map, const char *msg, char *out,
 	}
 	n = strtol(p + 5, &end, 10);
 	sb_linemap_lookup(map, (int)n, &file, &line);
-	apr_snprintf(out, size, "%.*s%s:%d%s", (int)(p - msg), msg, file, line,
-		     end);
+	apr_snprintf(out, size, "%.*sat %s:%d%s", (int)(p - msg), msg, file,
+		     line, end);
 }
 
 static apr_status_t parse_text(const char *text, apr_size_t len,
 			       const char *url, const sb_linemap_t *map,
 			       xmlDocPtr *out, sb_config_error_t *err)
 {
-	parse_report_t rep = { 0 };
+	parse_report_t rep = {0};
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 	const char *file, *why;

@@ -79,7 +79,7 @@ static apr_status_t pp_file(pp_state_t *st, const char *real, int depth,
 /* Only the innermost failure speaks; callers above just pass rv up. */
 static apr_status_t pp_fail(pp_state_t *st, apr_status_t rv, const char *file,
 			    int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static apr_status_t pp_fail(pp_state_t *st, apr_status_t rv, const char *file,
 			    int line, const char *fmt, ...)
@@ -261,7 +261,7 @@ static apr_status_t include_glob(pp_state_t *st, const pp_file_t *f, int line,
 		/* GLOB_MARK ends directories with '/': only files count. */
 		if (n && g.gl_pathv[i][n - 1] != '/')
 			APR_ARRAY_PUSH(files, char *) =
-				apr_pstrdup(st->tmp, g.gl_pathv[i]);
+			    apr_pstrdup(st->tmp, g.gl_pathv[i]);
 	}
 	globfree(&g);
 	for (i = 0; rv == APR_SUCCESS && i < (size_t)files->nelts; i++) {
@@ -307,9 +307,8 @@ static apr_status_t run_include(pp_state_t *st, const pp_file_t *f, int line,
 {
 	const char *data = trim(sb_vars_expand(st->vars, raw, st->tmp, NULL));
 	const char *slash = strrchr(f->name, '/');
-	const char *dir = apr_pstrmemdup(st->tmp, f->name,
-					 slash ? (apr_size_t)(slash - f->name)
-					       : 0);
+	const char *dir = apr_pstrmemdup(
+	    st->tmp, f->name, slash ? (apr_size_t)(slash - f->name) : 0);
 	apr_status_t rv;
 
 	if (!*data)
@@ -330,8 +329,8 @@ static apr_status_t run_include(pp_state_t *st, const pp_file_t *f, int line,
 	return rv;
 }
 
-static apr_status_t run_directive(pp_state_t *st, const pp_file_t *f,
-				  int line, const pp_directive_t *d)
+static apr_status_t run_directive(pp_state_t *st, const pp_file_t *f, int line,
+				  const pp_directive_t *d)
 {
 	char *cmd, *data;
 
@@ -417,19 +416,25 @@ static const char *parse_directive(const char *s, apr_size_t n, apr_size_t i,
 		if (name_len == 3 && strncasecmp(s + name, "cmd", 3) == 0) {
 			d->cmd = s + value;
 			d->cmd_len = i - value;
-		} else if (name_len == 4 && strncasecmp(s + name, "data", 4) == 0) {
+		} else if (name_len == 4 &&
+			   strncasecmp(s + name, "data", 4) == 0) {
 			d->data = s + value;
 			d->data_len = i - value;
 		}
 	}
 }
 
-/* Next comment opening or directive from pos, whichever comes first. */
+/*
+ * Copies one line, running the directives that are outside comments.
+ * Whichever of "<!--" and the directive comes first wins; each search
+ * result is kept until passed, so a long line is scanned once.
+ */
 static apr_status_t pp_line(pp_state_t *st, pp_file_t *f, const char *s,
 			    apr_size_t n, int line)
 {
 	apr_size_t pos = 0, seg = 0;
-	const char *open, *dir, *close, *why;
+	const char *open = NULL, *dir = NULL, *close, *why;
+	int searched = 0;
 	pp_directive_t d;
 	apr_status_t rv;
 
@@ -441,8 +446,11 @@ static apr_status_t pp_line(pp_state_t *st, pp_file_t *f, const char *s,
 			f->in_comment = !close;
 			continue;
 		}
-		open = memmem(s + pos, n - pos, "<!--", 4);
-		dir = find_directive(s + pos, n - pos);
+		if (!searched || (open && open < s + pos))
+			open = memmem(s + pos, n - pos, "<!--", 4);
+		if (!searched || (dir && dir < s + pos))
+			dir = find_directive(s + pos, n - pos);
+		searched = 1;
 		if (open && (!dir || open < dir)) {
 			pos = (apr_size_t)(open - s) + 4;
 			f->in_comment = 1;
@@ -456,7 +464,8 @@ static apr_status_t pp_line(pp_state_t *st, pp_file_t *f, const char *s,
 			return rv;
 		why = parse_directive(s, n, (apr_size_t)(dir - s), &d);
 		if (why)
-			return pp_fail(st, SB_ECONFIG, f->name, line, "%s", why);
+			return pp_fail(st, SB_ECONFIG, f->name, line, "%s",
+				       why);
 		rv = run_directive(st, f, line, &d);
 		if (rv != APR_SUCCESS)
 			return rv;
@@ -467,8 +476,7 @@ static apr_status_t pp_line(pp_state_t *st, pp_file_t *f, const char *s,
 	return rv == APR_SUCCESS ? out_end(st) : rv;
 }
 
-static apr_size_t skip_space_comments(const char *s, apr_size_t n,
-				      apr_size_t i)
+static apr_size_t skip_space_comments(const char *s, apr_size_t n, apr_size_t i)
 {
 	const char *end;
 
@@ -548,8 +556,8 @@ static apr_status_t pp_lines(pp_state_t *st, pp_file_t *f)
 	return rv;
 }
 
-static apr_status_t read_whole(const char *path, apr_pool_t *pool,
-			       char **text, apr_size_t *len, const char **why)
+static apr_status_t read_whole(const char *path, apr_pool_t *pool, char **text,
+			       apr_size_t *len, const char **why)
 {
 	apr_file_t *fd;
 	apr_finfo_t fi;
@@ -592,7 +600,7 @@ static apr_status_t pp_file(pp_state_t *st, const char *real, int depth,
 			    const char *label)
 {
 	const char *why, *at = from ? from->name : label;
-	pp_file_t f = { 0 };
+	pp_file_t f = {0};
 	apr_pool_t *fp;
 	apr_status_t rv;
 	char buf[120];
@@ -629,11 +637,10 @@ static apr_status_t pp_file(pp_state_t *st, const char *real, int depth,
 }
 
 apr_status_t sb_preprocess_file(const char *path, sb_vars_t *vars,
-				apr_pool_t *pool, char **text,
-				apr_size_t *len, sb_linemap_t **map,
-				sb_config_error_t *err)
+				apr_pool_t *pool, char **text, apr_size_t *len,
+				sb_linemap_t **map, sb_config_error_t *err)
 {
-	pp_state_t st = { 0 };
+	pp_state_t st = {0};
 	apr_status_t rv;
 	char *real, buf[120];
 
@@ -675,8 +682,8 @@ apr_status_t sb_preprocess_file(const char *path, sb_vars_t *vars,
 	return APR_SUCCESS;
 }
 
-void sb_linemap_lookup(const sb_linemap_t *map, int out_line,
-		       const char **file, int *line)
+void sb_linemap_lookup(const sb_linemap_t *map, int out_line, const char **file,
+		       int *line)
 {
 	const linemap_run_t *runs, *r;
 	int lo = 0, hi, mid;
@@ -716,8 +723,7 @@ apr_status_t sb_linemap_copy(sb_linemap_t **out, const sb_linemap_t *map,
 	copy->lines = map->lines;
 	copy->runs = apr_array_copy(pool, map->runs);
 	for (i = 0; i < copy->runs->nelts; i++) {
-		linemap_run_t *r = &APR_ARRAY_IDX(copy->runs, i,
-						  linemap_run_t);
+		linemap_run_t *r = &APR_ARRAY_IDX(copy->runs, i, linemap_run_t);
 
 		/* Runs of one file are mostly adjacent: share their name. */
 		if (r->file != last_src) {

@@ -97,8 +97,7 @@ static apr_status_t worker_cleanup(void *data)
 	return APR_SUCCESS;
 }
 
-static apr_status_t worker_init(sb_worker_t *w, sb_loop_t *loop,
-				unsigned index)
+static apr_status_t worker_init(sb_worker_t *w, sb_loop_t *loop, unsigned index)
 {
 	apr_status_t rv;
 
@@ -257,8 +256,8 @@ static void worker_poll(sb_worker_t *w)
 	apr_int32_t n = 0;
 	apr_status_t rv;
 
-	timeout = sb_timer_heap_timeout(&w->timers, apr_time_now(),
-					LOOP_MAX_WAIT);
+	timeout =
+	    sb_timer_heap_timeout(&w->timers, apr_time_now(), LOOP_MAX_WAIT);
 	rv = apr_pollset_poll(w->pollset, timeout, &n, &fds);
 	/*
 	 * APR_EINTR is a wakeup or a signal, APR_TIMEUP a due timer: both
@@ -345,6 +344,11 @@ apr_status_t sb_loop_start(sb_loop_t *loop)
 	return APR_SUCCESS;
 }
 
+/*
+ * Tasks already queued when stop begins still run, once, on their worker
+ * (or here for a worker never started) so their owners can free what they
+ * carry; pending timers never fire. Called by one controlling thread.
+ */
 void sb_loop_stop(sb_loop_t *loop)
 {
 	apr_status_t trv;
@@ -401,8 +405,8 @@ apr_pool_t *sb_worker_pool(sb_worker_t *worker)
 }
 
 /* Append a task; the caller holds w->lock. *wake says who must wake. */
-static apr_status_t worker_enqueue(sb_worker_t *w, sb_task_fn fn,
-				   void *baton, loop_call_t *call, int *wake)
+static apr_status_t worker_enqueue(sb_worker_t *w, sb_task_fn fn, void *baton,
+				   loop_call_t *call, int *wake)
 {
 	loop_task_t *t;
 
@@ -452,7 +456,7 @@ apr_status_t sb_worker_post(sb_worker_t *worker, sb_task_fn fn, void *baton)
  */
 apr_status_t sb_worker_call(sb_worker_t *worker, sb_task_fn fn, void *baton)
 {
-	loop_call_t call = { 0 };
+	loop_call_t call = {0};
 	sb_worker_t *saved;
 	apr_status_t rv;
 	int wake = 0;

@@ -86,8 +86,7 @@ static void heap_grow(sb_timer_heap_t *heap)
 	heap->cap = cap;
 }
 
-void sb_timer_heap_arm(sb_timer_heap_t *heap, sb_timer_t *timer,
-		       apr_time_t due)
+void sb_timer_heap_arm(sb_timer_heap_t *heap, sb_timer_t *timer, apr_time_t due)
 {
 	timer->due = due;
 	if (heap_holds(heap, timer)) {
@@ -156,7 +155,7 @@ apr_size_t sb_timer_heap_expire(sb_timer_heap_t *heap, apr_time_t now)
 		t = heap->slot[1];
 		sb_timer_heap_remove(heap, t);
 		fired++;
-		/* Removed first, so the callback may re-arm or free its owner. */
+		/* Out first: the callback may re-arm it or free its owner. */
 		t->fn(t->baton);
 	}
 	return fired;

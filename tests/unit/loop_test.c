@@ -1,4 +1,4 @@
-/* loop_test.c — workers: cross-thread posts, calls, socket readiness, stop. */
+/* loop_test.c — workers: cross-thread posts, calls, readiness, stop. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,7 +47,7 @@ static apr_uint32_t wait_for(apr_uint32_t *v, apr_uint32_t want)
 
 static void test_create_pick(void **state)
 {
-	sb_worker_t *seen[64] = { 0 };
+	sb_worker_t *seen[64] = {0};
 	sb_loop_t *loop;
 	unsigned i, n;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -145,9 +145,9 @@ static void test_post_many_threads(void **state)
 	}
 	/* Queues are FIFO: once a call has run, every earlier post has. */
 	for (i = 0; i < sb_loop_nworkers(loop); i++)
-		assert_int_equal(sb_worker_call(sb_loop_worker(loop, i),
-						nop_task, NULL),
-				 APR_SUCCESS);
+		assert_int_equal(
+		    sb_worker_call(sb_loop_worker(loop, i), nop_task, NULL),
+		    APR_SUCCESS);
 	for (i = 0; i < POSTERS * PER_POSTER; i++)
 		assert_int_equal(recs[i].runs, 1);
 	assert_int_equal(wrong_worker, 0);
@@ -176,7 +176,7 @@ static void probe_task(void *baton)
 
 static void test_call(void **state)
 {
-	call_probe_t p = { 0 };
+	call_probe_t p = {0};
 	sb_loop_t *loop;
 	sb_worker_t *w0, *w1;
 
@@ -199,7 +199,7 @@ static void test_call(void **state)
 
 static void test_call_before_start(void **state)
 {
-	call_probe_t p = { 0 };
+	call_probe_t p = {0};
 	sb_loop_t *loop;
 	sb_worker_t *w;
 
@@ -236,7 +236,7 @@ static void drain_task(void *baton)
 /* Tasks still queued when stop begins run once before the thread exits. */
 static void test_stop_runs_queued(void **state)
 {
-	int freed[100] = { 0 };
+	int freed[100] = {0};
 	sb_loop_t *loop;
 	sb_worker_t *w;
 	int i;
@@ -258,8 +258,7 @@ static void test_stop_runs_queued(void **state)
 	drained = 0;
 	assert_int_equal(sb_loop_create(&loop, 1, pool), APR_SUCCESS);
 	w = sb_loop_worker(loop, 0);
-	assert_int_equal(sb_worker_post(w, drain_task, &freed[0]),
-			 APR_SUCCESS);
+	assert_int_equal(sb_worker_post(w, drain_task, &freed[0]), APR_SUCCESS);
 	sb_loop_stop(loop);
 	assert_int_equal(drained, 1);
 }
@@ -275,9 +274,9 @@ static void test_pool_destroy_stops(void **state)
 	assert_int_equal(apr_pool_create(&p, pool), APR_SUCCESS);
 	assert_int_equal(sb_loop_create(&loop, 2, p), APR_SUCCESS);
 	assert_int_equal(sb_loop_start(loop), APR_SUCCESS);
-	assert_int_equal(sb_worker_post(sb_loop_worker(loop, 1), slow_task,
-					NULL),
-			 APR_SUCCESS);
+	assert_int_equal(
+	    sb_worker_post(sb_loop_worker(loop, 1), slow_task, NULL),
+	    APR_SUCCESS);
 	apr_pool_destroy(p);
 	assert_int_equal(drained, 1);
 }
@@ -288,12 +287,12 @@ static apr_socket_t *udp_bound(apr_sockaddr_t **where)
 	apr_sockaddr_t *sa;
 	apr_socket_t *s;
 
-	assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0,
-					       0, pool),
-			 APR_SUCCESS);
-	assert_int_equal(apr_socket_create(&s, APR_INET, SOCK_DGRAM,
-					   APR_PROTO_UDP, pool),
-			 APR_SUCCESS);
+	assert_int_equal(
+	    apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, pool),
+	    APR_SUCCESS);
+	assert_int_equal(
+	    apr_socket_create(&s, APR_INET, SOCK_DGRAM, APR_PROTO_UDP, pool),
+	    APR_SUCCESS);
 	assert_int_equal(apr_socket_bind(s, sa), APR_SUCCESS);
 	assert_int_equal(apr_socket_opt_set(s, APR_SO_NONBLOCK, 1),
 			 APR_SUCCESS);
@@ -306,9 +305,9 @@ static apr_socket_t *udp_bound(apr_sockaddr_t **where)
 typedef struct watched {
 	sb_io_t io;
 	apr_socket_t *sock;
-	apr_sockaddr_t *from;     /* made here: pools are one thread's */
-	void *pair;               /* the batch test's pair_t */
-	apr_int16_t events;       /* for sb_io_add */
+	apr_sockaddr_t *from; /* made here: pools are one thread's */
+	void *pair;	      /* the batch test's pair_t */
+	apr_int16_t events;   /* for sb_io_add */
 	apr_uint32_t calls;
 	apr_int16_t last_revents;
 	sb_worker_t *called_on;
@@ -319,14 +318,11 @@ typedef struct watched {
 
 static void drain_socket(watched_t *wt)
 {
-	char buf[64];
-	apr_size_t len = sizeof(buf) - 1;
+	apr_size_t len = sizeof(wt->got) - 1;
 
-	if (apr_socket_recvfrom(wt->from, wt->sock, 0, buf, &len) ==
-	    APR_SUCCESS) {
-		buf[len] = '\0';
-		strncpy(wt->got, buf, sizeof(wt->got) - 1);
-	}
+	if (apr_socket_recvfrom(wt->from, wt->sock, 0, wt->got, &len) ==
+	    APR_SUCCESS)
+		wt->got[len] = '\0';
 }
 
 static void on_ready(void *baton, apr_int16_t revents)
@@ -348,8 +344,8 @@ static void watch_task(void *baton)
 {
 	watched_t *wt = baton;
 
-	wt->add_rv = sb_io_add(sb_worker_self(), &wt->io, wt->sock,
-			       wt->events, on_ready, wt);
+	wt->add_rv = sb_io_add(sb_worker_self(), &wt->io, wt->sock, wt->events,
+			       on_ready, wt);
 }
 
 static void unwatch_task(void *baton)
@@ -395,8 +391,8 @@ static void send_on(sb_worker_t *w, send_req_t *r, const char *msg)
 
 static void test_io_readiness(void **state)
 {
-	watched_t wt = { 0 };
-	send_req_t r = { 0 };
+	watched_t wt = {0};
+	send_req_t r = {0};
 	sb_loop_t *loop;
 	sb_worker_t *w;
 
@@ -405,9 +401,9 @@ static void test_io_readiness(void **state)
 	w = sb_loop_worker(loop, 1);
 	assert_int_equal(sb_loop_start(loop), APR_SUCCESS);
 	wt.sock = udp_bound(&r.to);
-	assert_int_equal(apr_sockaddr_info_get(&wt.from, "127.0.0.1",
-					       APR_INET, 0, 0, pool),
-			 APR_SUCCESS);
+	assert_int_equal(
+	    apr_sockaddr_info_get(&wt.from, "127.0.0.1", APR_INET, 0, 0, pool),
+	    APR_SUCCESS);
 	r.tx = udp_bound(NULL);
 	wt.events = APR_POLLIN;
 	assert_int_equal(sb_worker_call(w, watch_task, &wt), APR_SUCCESS);
@@ -475,13 +471,13 @@ static void pair_arm(void *baton)
 
 	for (i = 0; i < 2; i++) {
 		len = 1;
-		p->send_rv[i] = apr_socket_sendto(p->tx, p->addr[i], 0, "x",
-						  &len);
+		p->send_rv[i] =
+		    apr_socket_sendto(p->tx, p->addr[i], 0, "x", &len);
 	}
 	for (i = 0; i < 2; i++)
-		p->add_rv[i] = sb_io_add(sb_worker_self(), &p->w[i]->io,
-					    p->w[i]->sock, APR_POLLIN,
-					    on_pair_ready, p->w[i]);
+		p->add_rv[i] =
+		    sb_io_add(sb_worker_self(), &p->w[i]->io, p->w[i]->sock,
+			      APR_POLLIN, on_pair_ready, p->w[i]);
 }
 
 /*
@@ -492,7 +488,7 @@ static void test_io_remove_other_in_batch(void **state)
 {
 	sb_loop_t *loop;
 	sb_worker_t *w;
-	pair_t p = { 0 };
+	pair_t p = {0};
 	int i;
 
 	(void)state;
@@ -523,14 +519,14 @@ static void test_io_remove_other_in_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_pick),
-		cmocka_unit_test(test_post_many_threads),
-		cmocka_unit_test(test_call),
-		cmocka_unit_test(test_call_before_start),
-		cmocka_unit_test(test_stop_runs_queued),
-		cmocka_unit_test(test_pool_destroy_stops),
-		cmocka_unit_test(test_io_readiness),
-		cmocka_unit_test(test_io_remove_other_in_batch),
+	    cmocka_unit_test(test_create_pick),
+	    cmocka_unit_test(test_post_many_threads),
+	    cmocka_unit_test(test_call),
+	    cmocka_unit_test(test_call_before_start),
+	    cmocka_unit_test(test_stop_runs_queued),
+	    cmocka_unit_test(test_pool_destroy_stops),
+	    cmocka_unit_test(test_io_readiness),
+	    cmocka_unit_test(test_io_remove_other_in_batch),
 	};
 	int rc;
 

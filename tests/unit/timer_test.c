@@ -43,7 +43,7 @@ typedef struct test_timer {
 	fired_log_t *log;
 	sb_worker_t *worker;
 	struct test_timer *victim; /* stopped by this one's callback */
-	int rearm;                 /* re-arms itself this many times */
+	int rearm;		   /* re-arms itself this many times */
 } test_timer_t;
 
 static void record(void *baton)
@@ -105,7 +105,7 @@ static void test_heap_random_ops(void **state)
 static void test_heap_timeout(void **state)
 {
 	sb_timer_heap_t h;
-	sb_timer_t a = { 0 };
+	sb_timer_t a = {0};
 
 	(void)state;
 	sb_timer_heap_init(&h);
@@ -178,7 +178,7 @@ static void rearm_self(void *baton)
 static void test_start_stop_rearm(void **state)
 {
 	static fired_log_t log;
-	test_timer_t a = { 0 }, b = { 0 }, c = { 0 };
+	test_timer_t a = {0}, b = {0}, c = {0};
 	sb_timer_heap_t *h;
 	sb_loop_t *loop;
 	sb_worker_t *w;
@@ -217,7 +217,7 @@ static void test_start_stop_rearm(void **state)
 static void test_callback_stops_other(void **state)
 {
 	static fired_log_t log;
-	test_timer_t a = { 0 }, b = { 0 }, s = { 0 };
+	test_timer_t a = {0}, b = {0}, s = {0};
 	sb_timer_heap_t *h;
 	sb_loop_t *loop;
 	sb_worker_t *w;
@@ -311,8 +311,7 @@ static void test_live_timers(void **state)
 	assert_int_equal(sb_loop_create(&loop, 2, pool), APR_SUCCESS);
 	lv.worker = sb_loop_worker(loop, 1);
 	assert_int_equal(sb_loop_start(loop), APR_SUCCESS);
-	assert_int_equal(sb_worker_call(lv.worker, live_arm, &lv),
-			 APR_SUCCESS);
+	assert_int_equal(sb_worker_call(lv.worker, live_arm, &lv), APR_SUCCESS);
 	deadline = apr_time_now() + apr_time_from_sec(2);
 	while (COUNT_GET(&lv.nfired) < 20 && apr_time_now() < deadline)
 		apr_sleep(1000);
@@ -333,12 +332,12 @@ static void test_live_timers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_heap_random_ops),
-		cmocka_unit_test(test_heap_timeout),
-		cmocka_unit_test(test_expire_order),
-		cmocka_unit_test(test_start_stop_rearm),
-		cmocka_unit_test(test_callback_stops_other),
-		cmocka_unit_test(test_live_timers),
+	    cmocka_unit_test(test_heap_random_ops),
+	    cmocka_unit_test(test_heap_timeout),
+	    cmocka_unit_test(test_expire_order),
+	    cmocka_unit_test(test_start_stop_rearm),
+	    cmocka_unit_test(test_callback_stops_other),
+	    cmocka_unit_test(test_live_timers),
 	};
 	int rc;
 

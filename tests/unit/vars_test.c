@@ -58,9 +58,8 @@ static void test_expand(void **state)
 	assert_string_equal(sb_vars_expand(v, "x=$${a}", pool, &unknown),
 			    "x=1");
 	assert_null(unknown);
-	assert_string_equal(sb_vars_expand(v, "$${a}$${port}:$${a}", pool,
-					   NULL),
-			    "15061:1");
+	assert_string_equal(
+	    sb_vars_expand(v, "$${a}$${port}:$${a}", pool, NULL), "15061:1");
 	assert_string_equal(sb_vars_expand(v, "no vars here", pool, NULL),
 			    "no vars here");
 	assert_string_equal(sb_vars_expand(v, "", pool, NULL), "");
@@ -80,9 +79,9 @@ static void test_expand_unknown(void **state)
 	(void)state;
 	sb_vars_create(&v, pool);
 	sb_vars_set(v, "known", "k");
-	assert_string_equal(sb_vars_expand(v, "[$${nope}]$${known}[$${other}]",
-					   pool, &unknown),
-			    "[]k[]");
+	assert_string_equal(
+	    sb_vars_expand(v, "[$${nope}]$${known}[$${other}]", pool, &unknown),
+	    "[]k[]");
 	/* The first unknown name is the one reported. */
 	assert_non_null(unknown);
 	assert_string_equal(unknown, "nope");
@@ -104,8 +103,8 @@ static void test_expand_not_recursive(void **state)
 
 static void test_builtins(void **state)
 {
-	const sb_dirs_t dirs = { "/opt/sb", "/opt/sb/conf", "/var/log/sb",
-				 "/run/sb", NULL, "/opt/sb/mod" };
+	const sb_dirs_t dirs = {"/opt/sb", "/opt/sb/conf", "/var/log/sb",
+				"/run/sb", NULL,	   "/opt/sb/mod"};
 	struct in_addr a4;
 	struct in6_addr a6;
 	char host[256];
@@ -115,15 +114,12 @@ static void test_builtins(void **state)
 	(void)state;
 	sb_vars_create(&v, pool);
 	assert_int_equal(sb_vars_set_builtins(v, &dirs), APR_SUCCESS);
-	assert_int_equal(inet_pton(AF_INET, sb_vars_get(v, "local_ip_v4"),
-				   &a4),
+	assert_int_equal(inet_pton(AF_INET, sb_vars_get(v, "local_ip_v4"), &a4),
 			 1);
-	assert_int_equal(inet_pton(AF_INET, sb_vars_get(v, "local_mask_v4"),
-				   &a4),
-			 1);
-	assert_int_equal(inet_pton(AF_INET6, sb_vars_get(v, "local_ip_v6"),
-				   &a6),
-			 1);
+	assert_int_equal(
+	    inet_pton(AF_INET, sb_vars_get(v, "local_mask_v4"), &a4), 1);
+	assert_int_equal(
+	    inet_pton(AF_INET6, sb_vars_get(v, "local_ip_v6"), &a6), 1);
 	assert_int_equal(gethostname(host, sizeof(host)), 0);
 	assert_string_equal(sb_vars_get(v, "hostname"), host);
 	assert_string_equal(sb_vars_get(v, "base_dir"), "/opt/sb");
@@ -165,17 +161,16 @@ static void test_builtins_stable_and_overridable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_set_get_replace, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expand_unknown, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expand_not_recursive,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_builtins, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			test_builtins_stable_and_overridable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_get_replace, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expand_unknown, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expand_not_recursive, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_builtins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_builtins_stable_and_overridable, setup, teardown),
 	};
 	int rc;
 

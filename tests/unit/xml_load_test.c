@@ -90,14 +90,15 @@ static void assert_where(const sb_config_t *cfg, const xmlNode *node,
 
 static void write_tree(void)
 {
-	put("root.xml", "<?xml version=\"1.0\"?>\n"
-			"<document type=\"sipsbridge/xml\">\n"
-			"  <X-PRE-PROCESS cmd=\"set\" data=\"port=5061\"/>\n"
-			"  <section name=\"configuration\">\n"
-			"    <X-PRE-PROCESS cmd=\"include\" data=\"auto/*.xml\"/>\n"
-			"  </section>\n"
-			"  <section name=\"dialplan\"/>\n"
-			"</document>\n");
+	put("root.xml",
+	    "<?xml version=\"1.0\"?>\n"
+	    "<document type=\"sipsbridge/xml\">\n"
+	    "  <X-PRE-PROCESS cmd=\"set\" data=\"port=5061\"/>\n"
+	    "  <section name=\"configuration\">\n"
+	    "    <X-PRE-PROCESS cmd=\"include\" data=\"auto/*.xml\"/>\n"
+	    "  </section>\n"
+	    "  <section name=\"dialplan\"/>\n"
+	    "</document>\n");
 	put("auto/modules.conf.xml",
 	    "<configuration name=\"modules.conf\">\n"
 	    "  <modules>\n"
@@ -187,8 +188,8 @@ static void test_malformed_in_include(void **state)
 	assert_int_equal(err.line, 4);
 	assert_non_null(strstr(err.msg, "mismatch"));
 	/* libxml2's own "line N" is translated too. */
-	assert_non_null(strstr(err.msg, apr_pstrcat(pool, path_of("auto/bad.xml"),
-						    ":3", NULL)));
+	assert_non_null(strstr(
+	    err.msg, apr_pstrcat(pool, path_of("auto/bad.xml"), ":3", NULL)));
 	assert_null(strchr(err.msg, '\n'));
 }
 
@@ -324,9 +325,9 @@ static void test_subpool_owns_document(void **state)
 	/* ASan's leak check fails this test if the doc outlives its pool. */
 	apr_pool_create(&sub, pool);
 	sb_vars_create(&vars, sub);
-	assert_int_equal(sb_config_load(&cfg, path_of("root.xml"), vars, sub,
-					&err),
-			 APR_SUCCESS);
+	assert_int_equal(
+	    sb_config_load(&cfg, path_of("root.xml"), vars, sub, &err),
+	    APR_SUCCESS);
 	assert_non_null(sb_config_find_conf(cfg, "sips.conf"));
 	apr_pool_destroy(sub);
 }
@@ -334,8 +335,8 @@ static void test_subpool_owns_document(void **state)
 static void test_shipped_conf(void **state)
 {
 	const char *top = getenv("SB_TOP_SRCDIR");
-	sb_config_error_t err = { { 0 }, 0, { 0 } };
-	sb_dirs_t dirs = { 0 };
+	sb_config_error_t err = {{0}, 0, {0}};
+	sb_dirs_t dirs = {0};
 	sb_config_t *cfg;
 	sb_vars_t *vars;
 	xmlNodePtr profiles;
@@ -346,13 +347,13 @@ static void test_shipped_conf(void **state)
 	dirs.conf_dir = apr_pstrcat(pool, top, "/conf", NULL);
 	sb_vars_create(&vars, pool);
 	sb_vars_set_builtins(vars, &dirs);
-	if (sb_config_load(&cfg, apr_pstrcat(pool, dirs.conf_dir,
-					     "/sipsbridge.xml", NULL),
-			   vars, pool, &err) != APR_SUCCESS)
+	if (sb_config_load(
+		&cfg, apr_pstrcat(pool, dirs.conf_dir, "/sipsbridge.xml", NULL),
+		vars, pool, &err) != APR_SUCCESS)
 		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
 	assert_non_null(sb_config_find_conf(cfg, "modules.conf"));
-	profiles = sb_xml_child(sb_config_find_conf(cfg, "sips.conf"),
-				"profiles");
+	profiles =
+	    sb_xml_child(sb_config_find_conf(cfg, "sips.conf"), "profiles");
 	assert_non_null(sb_xml_child(profiles, "profile"));
 	assert_non_null(sb_vars_get(vars, "domain"));
 }
@@ -362,17 +363,12 @@ static void test_shipped_conf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_load_and_find),
-		T(test_malformed_in_include),
-		T(test_bad_attribute_line),
-		T(test_premature_end),
-		T(test_xxe_not_expanded),
-		T(test_undefined_entity),
-		T(test_root_not_document),
-		T(test_preprocess_error_passes_through),
-		T(test_big_line_numbers),
-		T(test_subpool_owns_document),
-		T(test_shipped_conf),
+	    T(test_load_and_find),	T(test_malformed_in_include),
+	    T(test_bad_attribute_line), T(test_premature_end),
+	    T(test_xxe_not_expanded),	T(test_undefined_entity),
+	    T(test_root_not_document),	T(test_preprocess_error_passes_through),
+	    T(test_big_line_numbers),	T(test_subpool_owns_document),
+	    T(test_shipped_conf),
 	};
 	int rc;
 

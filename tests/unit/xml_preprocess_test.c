@@ -111,7 +111,7 @@ static void assert_maps(const run_t *r, const char *needle, const char *rel,
 
 static void test_set_and_expansion_order(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("root.xml", "<document>\n"
@@ -138,8 +138,8 @@ static void test_set_and_expansion_order(void **state)
 
 static void test_set_overrides_builtin(void **state)
 {
-	const sb_dirs_t dirs = { NULL, dir, NULL, NULL, NULL, NULL };
-	run_t r = { 0 };
+	const sb_dirs_t dirs = {NULL, dir, NULL, NULL, NULL, NULL};
+	run_t r = {0};
 	const char *builtin;
 
 	(void)state;
@@ -151,16 +151,16 @@ static void test_set_overrides_builtin(void **state)
 	    "<X-PRE-PROCESS cmd=\"set\" data=\"local_ip_v4=192.0.2.7\"/>\n"
 	    "<b>$${local_ip_v4}</b><c>$${conf_dir}</c>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
-	assert_non_null(strstr(r.text, apr_pstrcat(pool, "<a>", builtin,
-						   "</a>", NULL)));
+	assert_non_null(
+	    strstr(r.text, apr_pstrcat(pool, "<a>", builtin, "</a>", NULL)));
 	assert_non_null(strstr(r.text, "<b>192.0.2.7</b>"));
-	assert_non_null(strstr(r.text,
-			       apr_pstrcat(pool, "<c>", dir, "</c>", NULL)));
+	assert_non_null(
+	    strstr(r.text, apr_pstrcat(pool, "<c>", dir, "</c>", NULL)));
 }
 
 static void test_include_glob_sorted(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("parts/b.xml", "<b/>\n");
@@ -168,11 +168,12 @@ static void test_include_glob_sorted(void **state)
 	put("parts/c.txt", "<c/>\n");
 	/* A directory whose name matches is not a file to include. */
 	put("parts/dir.xml/inner.xml", "<inner/>\n");
-	put("root.xml", "<document>\n"
-			"<X-PRE-PROCESS cmd=\"include\" data=\"parts/*.xml\"/>\n"
-			"<X-PRE-PROCESS cmd=\"include\" data=\"none/*.xml\"/>\n"
-			"<end/>\n"
-			"</document>\n");
+	put("root.xml",
+	    "<document>\n"
+	    "<X-PRE-PROCESS cmd=\"include\" data=\"parts/*.xml\"/>\n"
+	    "<X-PRE-PROCESS cmd=\"include\" data=\"none/*.xml\"/>\n"
+	    "<end/>\n"
+	    "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_true(out_line(r.text, "<a/>") < out_line(r.text, "<b/>"));
 	assert_null(strstr(r.text, "<c/>"));
@@ -187,13 +188,14 @@ static void test_include_glob_sorted(void **state)
 
 static void test_include_relative_nested(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
-	put("d1/one.xml", "<one>\n"
-			  "<X-PRE-PROCESS cmd=\"include\" data=\"two.xml\"/>\n"
-			  "<X-PRE-PROCESS cmd=\"include\" data=\"../d2/*.xml\"/>\n"
-			  "</one>\n");
+	put("d1/one.xml",
+	    "<one>\n"
+	    "<X-PRE-PROCESS cmd=\"include\" data=\"two.xml\"/>\n"
+	    "<X-PRE-PROCESS cmd=\"include\" data=\"../d2/*.xml\"/>\n"
+	    "</one>\n");
 	put("d1/two.xml", "<two/>\n");
 	put("d2/three.xml", "\n\n<three/>\n");
 	put("two.xml", "<wrong/>\n");
@@ -212,7 +214,7 @@ static void test_include_relative_nested(void **state)
 
 static void test_include_wrapper_stripped(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("inc/1.xml", "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
@@ -241,7 +243,7 @@ static void test_include_wrapper_stripped(void **state)
 
 static void test_comment_directives_ignored(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("root.xml",
@@ -254,6 +256,9 @@ static void test_comment_directives_ignored(void **state)
 	    "<!-- a --><X-PRE-PROCESS cmd=\"set\" data=\"c3=yes\"/><!-- b -->\n"
 	    "<!-- --> <X-PRE-PROCESS cmd=\"set\" data=\"c4=yes\"/> <!--\n"
 	    "<X-PRE-PROCESS cmd=\"set\" data=\"c5=yes\"/> -->\n"
+	    "<X-PRE-PROCESS cmd=\"set\" data=\"c6=yes\"/><!-- "
+	    "<X-PRE-PROCESS cmd=\"set\" data=\"c7=yes\"/> -->"
+	    "<X-PRE-PROCESS cmd=\"set\" data=\"c8=yes\"/>\n"
 	    "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_null(sb_vars_get(r.vars, "c1"));
@@ -261,6 +266,9 @@ static void test_comment_directives_ignored(void **state)
 	assert_string_equal(sb_vars_get(r.vars, "c3"), "yes");
 	assert_string_equal(sb_vars_get(r.vars, "c4"), "yes");
 	assert_null(sb_vars_get(r.vars, "c5"));
+	assert_string_equal(sb_vars_get(r.vars, "c6"), "yes");
+	assert_null(sb_vars_get(r.vars, "c7"));
+	assert_string_equal(sb_vars_get(r.vars, "c8"), "yes");
 	/* The comment text itself passes through. */
 	assert_non_null(strstr(r.text, "data=\"missing.xml\"/>\n"));
 	assert_non_null(strstr(r.text, "<!-- a --><!-- b -->\n"));
@@ -269,15 +277,16 @@ static void test_comment_directives_ignored(void **state)
 
 static void test_inline_directives(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("i.xml", "<i/>\n");
-	put("root.xml",
-	    "<document>\n"
-	    "<a>$${x}</a><X-PRE-PROCESS cmd=\"set\" data=\"x=2\"/><b>$${x}</b>\n"
-	    "<p>text<X-PRE-PROCESS cmd=\"include\" data=\"i.xml\"></X-PRE-PROCESS></p>\n"
-	    "</document>\n");
+	put("root.xml", "<document>\n"
+			"<a>$${x}</a><X-PRE-PROCESS cmd=\"set\" "
+			"data=\"x=2\"/><b>$${x}</b>\n"
+			"<p>text<X-PRE-PROCESS cmd=\"include\" "
+			"data=\"i.xml\"></X-PRE-PROCESS></p>\n"
+			"</document>\n");
 	sb_vars_create(&r.vars, pool);
 	sb_vars_set(r.vars, "x", "1");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
@@ -291,7 +300,7 @@ static void test_inline_directives(void **state)
 
 static void test_env_set(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	setenv("SB_PP_TEST_ENV", "from-env", 1);
@@ -308,7 +317,7 @@ static void test_env_set(void **state)
 
 static void test_include_loop(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("a.xml", "<a>\n<X-PRE-PROCESS cmd=\"include\" data=\"b.xml\"/>\n"
@@ -320,14 +329,13 @@ static void test_include_loop(void **state)
 	assert_string_equal(r.text, "untouched");
 	assert_string_equal(r.err.file, path_of("b.xml"));
 	assert_int_equal(r.err.line, 3);
-	assert_string_equal(r.err.msg,
-			    apr_pstrcat(pool, "include loop: ",
-					path_of("a.xml"), NULL));
+	assert_string_equal(r.err.msg, apr_pstrcat(pool, "include loop: ",
+						   path_of("a.xml"), NULL));
 }
 
 static void test_include_twice_is_no_loop(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("x.xml", "<x/>\n");
@@ -339,7 +347,7 @@ static void test_include_twice_is_no_loop(void **state)
 
 static void test_missing_include(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("root.xml", "<document>\n\n"
@@ -355,7 +363,7 @@ static void test_missing_include(void **state)
 
 static void test_missing_root(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	assert_true(APR_STATUS_IS_ENOENT(run(&r, "absent.xml")));
@@ -366,22 +374,24 @@ static void test_missing_root(void **state)
 
 static void test_unknown_cmd(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("conf/inc.xml",
 	    "<x/>\n"
 	    "<X-PRE-PROCESS cmd=\"exec-set\" data=\"v=/bin/true\"/>\n");
-	put("root.xml", "<X-PRE-PROCESS cmd=\"include\" data=\"conf/inc.xml\"/>\n");
+	put("root.xml",
+	    "<X-PRE-PROCESS cmd=\"include\" data=\"conf/inc.xml\"/>\n");
 	assert_int_equal(run(&r, "root.xml"), SB_ECONFIG);
 	assert_string_equal(r.err.file, path_of("conf/inc.xml"));
 	assert_int_equal(r.err.line, 2);
-	assert_string_equal(r.err.msg, "unknown X-PRE-PROCESS cmd \"exec-set\"");
+	assert_string_equal(r.err.msg,
+			    "unknown X-PRE-PROCESS cmd \"exec-set\"");
 }
 
 static void test_directive_errors(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	put("m.xml", "\n<X-PRE-PROCESS cmd=\"set\" data=\"abc\"/>\n");
@@ -402,15 +412,16 @@ static void test_directive_errors(void **state)
 
 static void test_depth_limit(void **state)
 {
-	run_t r = { 0 };
+	run_t r = {0};
 	int i;
 
 	(void)state;
 	/* f0 is the root (depth 0): f20 is the deepest allowed. */
 	for (i = 0; i < 21; i++)
 		put(apr_psprintf(pool, "f%d.xml", i),
-		    apr_psprintf(pool, "<X-PRE-PROCESS cmd=\"include\" "
-				       "data=\"f%d.xml\"/>\n",
+		    apr_psprintf(pool,
+				 "<X-PRE-PROCESS cmd=\"include\" "
+				 "data=\"f%d.xml\"/>\n",
 				 i + 1));
 	put("f21.xml", "<deep/>\n");
 	put("f20.xml", "<deepest/>\n");
@@ -427,7 +438,7 @@ static void test_long_line(void **state)
 {
 	apr_size_t n = 300 * 1024;
 	char *big = apr_palloc(pool, n + 32);
-	run_t r = { 0 };
+	run_t r = {0};
 
 	(void)state;
 	memset(big, 'x', n);
@@ -446,7 +457,7 @@ static void test_output_limit(void **state)
 	apr_size_t n = 1024 * 1024;
 	char *big = apr_palloc(pool, n + 1);
 	char *mid = "";
-	run_t r = { 0 };
+	run_t r = {0};
 	int i;
 
 	(void)state;
@@ -468,7 +479,7 @@ static void test_output_limit(void **state)
 static void test_lookup_bounds(void **state)
 {
 	const char *file;
-	run_t r = { 0 };
+	run_t r = {0};
 	int line;
 
 	(void)state;
@@ -494,24 +505,24 @@ static void test_lookup_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_set_and_expansion_order),
-		T(test_set_overrides_builtin),
-		T(test_include_glob_sorted),
-		T(test_include_relative_nested),
-		T(test_include_wrapper_stripped),
-		T(test_comment_directives_ignored),
-		T(test_inline_directives),
-		T(test_env_set),
-		T(test_include_loop),
-		T(test_include_twice_is_no_loop),
-		T(test_missing_include),
-		T(test_missing_root),
-		T(test_unknown_cmd),
-		T(test_directive_errors),
-		T(test_depth_limit),
-		T(test_long_line),
-		T(test_output_limit),
-		T(test_lookup_bounds),
+	    T(test_set_and_expansion_order),
+	    T(test_set_overrides_builtin),
+	    T(test_include_glob_sorted),
+	    T(test_include_relative_nested),
+	    T(test_include_wrapper_stripped),
+	    T(test_comment_directives_ignored),
+	    T(test_inline_directives),
+	    T(test_env_set),
+	    T(test_include_loop),
+	    T(test_include_twice_is_no_loop),
+	    T(test_missing_include),
+	    T(test_missing_root),
+	    T(test_unknown_cmd),
+	    T(test_directive_errors),
+	    T(test_depth_limit),
+	    T(test_long_line),
+	    T(test_output_limit),
+	    T(test_lookup_bounds),
 	};
 	int rc;
 

@@ -357,7 +357,11 @@ void sip_hdr_iter_init_name(sip_hdr_iter_t *it, const sip_msg_t *msg,
  */
 apr_status_t sip_hdr_next(sip_hdr_iter_t *it, sip_str_t *value);
 
-/** Next ";name[=value]" of a header's params (advancing @p params). */
+/**
+ * Next ";name[=value]" of header params (a slice starting at ';', as in
+ * sip_addr_t), advancing @p params; value as written, quotes kept, ptr
+ * NULL when the param has none. SB_ENOTFOUND at the end.
+ */
 apr_status_t sip_hdr_param_next(sip_str_t *params, sip_str_t *name,
 				sip_str_t *value);
 
@@ -371,7 +375,7 @@ typedef struct {
 	sip_str_t uri_str;
 	sip_uri_t uri;
 	int bracketed;     /**< name-addr form */
-	sip_str_t params;  /**< after the first ';', without it */
+	sip_str_t params;  /**< from the first ';' on, may be empty */
 	sip_str_t tag;
 } sip_addr_t;
 
@@ -400,7 +404,7 @@ typedef struct {
 	sip_str_t host;
 	sip_host_type_e host_type;
 	int port;             /**< -1 when absent */
-	sip_str_t params;     /**< after the first ';', without it */
+	sip_str_t params;     /**< from the first ';' on, may be empty */
 	sip_str_t branch;
 	sip_str_t received;
 	sip_str_t maddr;
@@ -431,7 +435,7 @@ apr_status_t sip_hdr_expires(const sip_str_t *value, apr_uint32_t *secs);
 typedef struct {
 	sip_str_t type;
 	sip_str_t subtype;
-	sip_str_t params; /**< after the first ';', without it */
+	sip_str_t params; /**< from the first ';' on, may be empty */
 } sip_ctype_t;
 
 /** Content-Type: type "/" subtype *( ";" param ). */

@@ -476,6 +476,9 @@ static const char *field_end(const char *p, const char *end)
 	}
 }
 
+/* One bit per header id in the "seen" mask below. */
+_Static_assert(SIP_HDR_COUNT <= 64, "header ids must fit a 64-bit mask");
+
 /* Checks the parser owes the transaction layer, on the fly. */
 static apr_status_t check_header(parse_ctx_t *c, const sip_hdr_t *h,
 				 apr_uint64_t *seen)

@@ -90,6 +90,22 @@ void flow_remove(apr_uint64_t id)
 	free(e);
 }
 
+void *flow_owner_here(apr_uint64_t id)
+{
+	sb_worker_t *self = sb_worker_self();
+	flow_entry_t *e;
+	void *owner = NULL;
+
+	if (!self)
+		return NULL;
+	apr_thread_mutex_lock(table.lock);
+	e = apr_hash_get(table.by_id, &id, sizeof(id));
+	if (e && e->worker == self)
+		owner = e->owner;
+	apr_thread_mutex_unlock(table.lock);
+	return owner;
+}
+
 apr_size_t flow_count(void)
 {
 	apr_size_t n;

@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
 #include "sipsbridge/sb_module.h"
+#include "endpoint.h"
 #include "mod_sips.h"
 
 static mod_sips_t sips;
@@ -111,6 +112,8 @@ static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 					     sips.pool);
 	if (rv == APR_SUCCESS)
 		rv = flow_table_init(sips.pool);
+	if (rv == APR_SUCCESS)
+		rv = endpoint_init(sb_runtime_loop(rt), sips.pool);
 	if (rv != APR_SUCCESS)
 		return rv;
 	sb_runtime_config_rdlock(rt);
@@ -138,6 +141,7 @@ static void sips_shutdown(sb_runtime_t *rt)
 	}
 	sips.profiles = NULL;
 	apr_thread_mutex_unlock(sips.lock);
+	endpoint_shutdown();
 	flow_table_destroy();
 }
 

@@ -1,5 +1,6 @@
 /* profile.c — a SIP profile's life: read, start (TLS, binds), stop. */
 #include <string.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
 #include "profile.h"
@@ -65,12 +66,16 @@ apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
 	sb_config_where(cfg, node, &p->file, &p->line);
 	p->file = apr_pstrdup(pool, p->file);
 	stream_conn_list_init(p);
+	p->conns_per_ip = apr_hash_make(pool);
 	rv = apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
 	if (rv != APR_SUCCESS) {
 		apr_pool_destroy(pool);
 		return rv;
 	}
 	rv = read_settings(p, cfg, node);
+	p->timers.t1 = apr_time_from_msec(p->settings.timer_t1_ms);
+	p->timers.t2 = apr_time_from_msec(p->settings.timer_t2_ms);
+	p->timers.t4 = apr_time_from_msec(p->settings.timer_t4_ms);
 	*out = p;
 	return rv;
 }

@@ -9,6 +9,7 @@
 #include "flow.h"
 #include "profile_params.h"
 #include "tls_ctx.h"
+#include "txn.h"
 
 typedef struct stream_conn stream_conn_t;
 
@@ -27,6 +28,7 @@ typedef struct sips_profile {
 	const char *file; /* where <profile> was read, for messages */
 	int line;
 	sips_settings_t settings;
+	txn_timers_t timers; /* from timer-T1/T2/T4 */
 	tls_ctx_t *tls;
 	sb_loop_t *loop;
 	sb_worker_t *listen_worker;
@@ -37,6 +39,8 @@ typedef struct sips_profile {
 	apr_thread_mutex_t *lock; /* guards conns and the counters below */
 	APR_RING_HEAD(conn_ring, stream_conn) conns;
 	unsigned open_conns[SIPS_TP_COUNT];
+	struct apr_hash_t *conns_per_ip; /* ip text -> count */
+	apr_uint64_t refused_conns;
 	apr_uint64_t handshakes_ok;
 	apr_uint64_t handshakes_failed;
 	apr_uint64_t udp_datagrams;

@@ -38,6 +38,7 @@ typedef struct sips_settings {
 	const char *tls_cert_dir;
 	const char *tls_passphrase;
 	int tls_verify_date;
+	int tls_verify_wildcard;
 	unsigned tls_verify_policy;
 	unsigned tls_verify_depth;
 	const char *tls_verify_in_subjects;
@@ -47,6 +48,16 @@ typedef struct sips_settings {
 	const char *tls_ciphersuites;
 	unsigned tls_timeout;
 	unsigned cert_warn_days;
+	unsigned timer_t1_ms;
+	unsigned timer_t2_ms;
+	unsigned timer_t4_ms;
+	unsigned max_msg_size;
+	unsigned max_headers;
+	unsigned max_msg_chunks;
+	unsigned msg_timeout;
+	unsigned idle_timeout;
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
 } sips_settings_t;
 
 /** Fill @p s with every default of the table. */

@@ -3,20 +3,19 @@
 #include "sip_msg.h"
 
 /* Headers whose grammar is a comma-separated list (RFC 3261 7.3.1). */
-static const unsigned char list_hdr[SIP_HDR_COUNT] = {
-	[SIP_HDR_ACCEPT] = 1,	       [SIP_HDR_ACCEPT_CONTACT] = 1,
-	[SIP_HDR_ACCEPT_ENCODING] = 1, [SIP_HDR_ACCEPT_LANGUAGE] = 1,
-	[SIP_HDR_ALERT_INFO] = 1,      [SIP_HDR_ALLOW] = 1,
-	[SIP_HDR_ALLOW_EVENTS] = 1,    [SIP_HDR_CALL_INFO] = 1,
-	[SIP_HDR_CONTACT] = 1,	       [SIP_HDR_CONTENT_ENCODING] = 1,
-	[SIP_HDR_CONTENT_LANGUAGE] = 1, [SIP_HDR_ERROR_INFO] = 1,
-	[SIP_HDR_IN_REPLY_TO] = 1,     [SIP_HDR_PATH] = 1,
-	[SIP_HDR_PROXY_REQUIRE] = 1,   [SIP_HDR_RECORD_ROUTE] = 1,
-	[SIP_HDR_REJECT_CONTACT] = 1,  [SIP_HDR_REQUEST_DISPOSITION] = 1,
-	[SIP_HDR_REQUIRE] = 1,	       [SIP_HDR_ROUTE] = 1,
-	[SIP_HDR_SUPPORTED] = 1,       [SIP_HDR_UNSUPPORTED] = 1,
-	[SIP_HDR_VIA] = 1,	       [SIP_HDR_WARNING] = 1,
-};
+#define LIST(id) ((apr_uint64_t)1 << (id))
+static const apr_uint64_t list_hdr =
+    LIST(SIP_HDR_ACCEPT) | LIST(SIP_HDR_ACCEPT_CONTACT) |
+    LIST(SIP_HDR_ACCEPT_ENCODING) | LIST(SIP_HDR_ACCEPT_LANGUAGE) |
+    LIST(SIP_HDR_ALERT_INFO) | LIST(SIP_HDR_ALLOW) |
+    LIST(SIP_HDR_ALLOW_EVENTS) | LIST(SIP_HDR_CALL_INFO) |
+    LIST(SIP_HDR_CONTACT) | LIST(SIP_HDR_CONTENT_ENCODING) |
+    LIST(SIP_HDR_CONTENT_LANGUAGE) | LIST(SIP_HDR_ERROR_INFO) |
+    LIST(SIP_HDR_IN_REPLY_TO) | LIST(SIP_HDR_PATH) |
+    LIST(SIP_HDR_PROXY_REQUIRE) | LIST(SIP_HDR_RECORD_ROUTE) |
+    LIST(SIP_HDR_REJECT_CONTACT) | LIST(SIP_HDR_REQUEST_DISPOSITION) |
+    LIST(SIP_HDR_REQUIRE) | LIST(SIP_HDR_ROUTE) | LIST(SIP_HDR_SUPPORTED) |
+    LIST(SIP_HDR_UNSUPPORTED) | LIST(SIP_HDR_VIA) | LIST(SIP_HDR_WARNING);
 
 const sip_hdr_t *sip_hdr_find(const sip_msg_t *msg, sip_hdr_id_e id)
 {
@@ -53,7 +52,7 @@ void sip_hdr_iter_init(sip_hdr_iter_t *it, const sip_msg_t *msg,
 	memset(it, 0, sizeof(*it));
 	it->msg = msg;
 	it->id = id;
-	it->split = id < SIP_HDR_COUNT && list_hdr[id];
+	it->split = id < SIP_HDR_COUNT && (list_hdr & LIST(id)) != 0;
 }
 
 void sip_hdr_iter_init_name(sip_hdr_iter_t *it, const sip_msg_t *msg,
@@ -72,11 +71,13 @@ static const char *element_end(const char *p, const char *end)
 
 	for (; p < end; p++) {
 		if (*p == '"' && !angle) {
-			if (sip_parse_quoted(&p, end, &(sip_str_t){0}) != APR_SUCCESS)
+			if (sip_parse_quoted(&p, end, &(sip_str_t){0}) !=
+			    APR_SUCCESS)
 				return NULL;
 			p--;
 		} else if (*p == '<') {
-			angle = 1;
+			if (angle++) /* URIs hold no '<': a '>' went missing */
+				return NULL;
 		} else if (*p == '>') {
 			angle = 0;
 		} else if (*p == ',' && !angle) {
@@ -84,6 +85,12 @@ static const char *element_end(const char *p, const char *end)
 		}
 	}
 	return angle ? NULL : end;
+}
+
+/* End of a slice; a NULL empty slice stays NULL (no NULL + 0). */
+static const char *end_of(const sip_str_t *s)
+{
+	return s->len ? s->ptr + s->len : s->ptr;
 }
 
 static sip_str_t trim(const char *p, const char *end)
@@ -99,14 +106,15 @@ apr_status_t sip_hdr_next(sip_hdr_iter_t *it, sip_str_t *value)
 {
 	const sip_hdr_t *h;
 	const char *p, *end, *e;
+	sip_str_t t;
 
 	if (it->id == SIP_HDR_OTHER && it->name.ptr == NULL)
 		return SB_ENOTFOUND;
 	for (; it->index < it->msg->nhdrs; it->index++, it->pos = 0) {
 		h = &it->msg->hdrs[it->index];
-		if (it->id != SIP_HDR_OTHER ? h->id != it->id
-					    : !sip_str_ieq(&h->name,
-							   it->name.ptr))
+		if (it->id != SIP_HDR_OTHER
+			? h->id != it->id
+			: !sip_str_ieq(&h->name, it->name.ptr))
 			continue;
 		if (it->pos > h->value.len ||
 		    (it->pos == 0 && h->value.len == 0 && it->split))
@@ -119,12 +127,10 @@ apr_status_t sip_hdr_next(sip_hdr_iter_t *it, sip_str_t *value)
 		p = h->value.ptr + it->pos;
 		end = h->value.ptr + h->value.len;
 		e = element_end(p, end);
-		if (e == NULL)
-			return SB_EMALFORMED;
-		*value = trim(p, e);
-		if (value->len == 0)
+		if (e == NULL || (t = trim(p, e)).len == 0)
 			return SB_EMALFORMED;
 		it->pos = (apr_size_t)(e - h->value.ptr) + 1;
+		*value = t;
 		return APR_SUCCESS;
 	}
 	return SB_ENOTFOUND;
@@ -139,8 +145,9 @@ static const char *gen_value(const char *p, const char *end, sip_str_t *v)
 		if (sip_parse_quoted(&p, end, &(sip_str_t){0}) != APR_SUCCESS)
 			return NULL;
 	} else {
-		while (p < end && (sip_parse_is((unsigned char)*p, SIP_CC_TOKEN) ||
-				   *p == ':' || *p == '[' || *p == ']'))
+		while (p < end &&
+		       (sip_parse_is((unsigned char)*p, SIP_CC_TOKEN) ||
+			*p == ':' || *p == '[' || *p == ']'))
 			p++;
 		if (p == s)
 			return NULL;
@@ -152,8 +159,12 @@ static const char *gen_value(const char *p, const char *end, sip_str_t *v)
 apr_status_t sip_hdr_param_next(sip_str_t *params, sip_str_t *name,
 				sip_str_t *value)
 {
-	const char *p = params->ptr, *end = p + params->len, *n;
+	const char *p = params->ptr, *end, *n;
+	sip_str_t nm, v = sip_str(NULL, 0);
 
+	if (params->len == 0)
+		return SB_ENOTFOUND;
+	end = p + params->len;
 	p = sip_parse_lws(p, end);
 	if (p == end)
 		return SB_ENOTFOUND;
@@ -163,14 +174,15 @@ apr_status_t sip_hdr_param_next(sip_str_t *params, sip_str_t *name,
 	n = sip_parse_span(p, end, SIP_CC_TOKEN);
 	if (n == p)
 		return SB_EMALFORMED;
-	*name = sip_str(p, (apr_size_t)(n - p));
-	*value = sip_str(NULL, 0);
+	nm = sip_str(p, (apr_size_t)(n - p));
 	p = sip_parse_lws(n, end);
 	if (p < end && *p == '=') {
-		p = gen_value(sip_parse_lws(p + 1, end), end, value);
+		p = gen_value(sip_parse_lws(p + 1, end), end, &v);
 		if (p == NULL)
 			return SB_EMALFORMED;
 	}
+	*name = nm;
+	*value = v;
 	*params = sip_str(p, (apr_size_t)(end - p));
 	return APR_SUCCESS;
 }
@@ -194,9 +206,11 @@ apr_status_t sip_hdr_param_find(const sip_str_t *params, const char *name,
 static apr_status_t check_params(const char *p, const char *end,
 				 sip_str_t *params)
 {
-	sip_str_t rest = sip_str(p, (apr_size_t)(end - p)), n, v;
+	sip_str_t rest, n, v;
 	apr_status_t rv;
 
+	p = sip_parse_lws(p, end);
+	rest = sip_str(p, (apr_size_t)(end - p));
 	*params = rest;
 	while ((rv = sip_hdr_param_next(&rest, &n, &v)) == APR_SUCCESS)
 		;
@@ -235,7 +249,7 @@ static apr_status_t display_name(const char **pp, const char *end,
 static apr_status_t parse_addr(const sip_str_t *value, sip_addr_t *a,
 			       int need_brackets)
 {
-	const char *p = value->ptr, *end = p + value->len, *u, *ue;
+	const char *p = value->ptr, *end = end_of(value), *u, *ue;
 	int name_addr;
 
 	memset(a, 0, sizeof(*a));
@@ -254,9 +268,9 @@ static apr_status_t parse_addr(const sip_str_t *value, sip_addr_t *a,
 			return SB_EMALFORMED;
 		/* RFC 3261 20.10: with , ; ? the URI needs <> (regbadct). */
 		u = p;
-		for (ue = u; ue < end && *ue != ';' && *ue != ',' &&
-			     *ue != '?' && *ue != ' ' && *ue != '\t' &&
-			     *ue != '\r' && *ue != '\n';
+		for (ue = u;
+		     ue < end && *ue != ';' && *ue != ',' && *ue != '?' &&
+		     *ue != ' ' && *ue != '\t' && *ue != '\r' && *ue != '\n';
 		     ue++)
 			;
 		p = ue;
@@ -274,12 +288,22 @@ static apr_status_t parse_addr(const sip_str_t *value, sip_addr_t *a,
 
 apr_status_t sip_hdr_addr(const sip_str_t *value, sip_addr_t *addr)
 {
-	return parse_addr(value, addr, 0);
+	sip_addr_t a;
+
+	if (parse_addr(value, &a, 0) != APR_SUCCESS)
+		return SB_EMALFORMED;
+	*addr = a;
+	return APR_SUCCESS;
 }
 
 apr_status_t sip_hdr_route(const sip_str_t *value, sip_addr_t *addr)
 {
-	return parse_addr(value, addr, 1);
+	sip_addr_t a;
+
+	if (parse_addr(value, &a, 1) != APR_SUCCESS)
+		return SB_EMALFORMED;
+	*addr = a;
+	return APR_SUCCESS;
 }
 
 /* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
@@ -330,9 +354,10 @@ static apr_status_t contact_param(sip_contact_t *c, const sip_str_t *n,
 	return APR_SUCCESS;
 }
 
-apr_status_t sip_hdr_contact(const sip_str_t *value, sip_contact_t *c)
+apr_status_t sip_hdr_contact(const sip_str_t *value, sip_contact_t *out)
 {
-	sip_str_t t = trim(value->ptr, value->ptr + value->len), rest, n, v;
+	sip_str_t t = trim(value->ptr, end_of(value)), rest, n, v;
+	sip_contact_t cc, *c = &cc;
 	apr_status_t rv;
 
 	memset(c, 0, sizeof(*c));
@@ -341,14 +366,15 @@ apr_status_t sip_hdr_contact(const sip_str_t *value, sip_contact_t *c)
 	c->reg_id = -1;
 	if (t.len == 1 && t.ptr[0] == '*') {
 		c->star = 1;
-		return APR_SUCCESS;
-	}
-	if (parse_addr(value, &c->addr, 0) != APR_SUCCESS)
-		return SB_EMALFORMED;
-	rest = c->addr.params;
-	while ((rv = sip_hdr_param_next(&rest, &n, &v)) == APR_SUCCESS)
-		if (contact_param(c, &n, &v) != APR_SUCCESS)
+	} else {
+		if (parse_addr(value, &c->addr, 0) != APR_SUCCESS)
 			return SB_EMALFORMED;
+		rest = c->addr.params;
+		while ((rv = sip_hdr_param_next(&rest, &n, &v)) == APR_SUCCESS)
+			if (contact_param(c, &n, &v) != APR_SUCCESS)
+				return SB_EMALFORMED;
+	}
+	*out = cc;
 	return APR_SUCCESS;
 }
 
@@ -420,10 +446,9 @@ static apr_status_t via_param(sip_via_t *v, const sip_str_t *n,
 	}
 	if (val->ptr == NULL || *val->ptr == '"')
 		return sip_str_ieq(n, "branch") || sip_str_ieq(n, "received") ||
-				       sip_str_ieq(n, "maddr") ||
-				       sip_str_ieq(n, "ttl")
-			       ? SB_EMALFORMED
-			       : APR_SUCCESS;
+			       sip_str_ieq(n, "maddr") || sip_str_ieq(n, "ttl")
+			   ? SB_EMALFORMED
+			   : APR_SUCCESS;
 	if (sip_str_ieq(n, "branch")) {
 		v->branch = *val;
 	} else if (sip_str_ieq(n, "received")) {
@@ -445,10 +470,11 @@ static apr_status_t via_param(sip_via_t *v, const sip_str_t *n,
 	return APR_SUCCESS;
 }
 
-apr_status_t sip_hdr_via(const sip_str_t *value, sip_via_t *via)
+apr_status_t sip_hdr_via(const sip_str_t *value, sip_via_t *out)
 {
-	const char *p = value->ptr, *end = p + value->len, *q;
+	const char *p = value->ptr, *end = end_of(value), *q;
 	sip_str_t rest, n, v;
+	sip_via_t vv, *via = &vv;
 	apr_status_t rv;
 
 	memset(via, 0, sizeof(*via));
@@ -472,14 +498,18 @@ apr_status_t sip_hdr_via(const sip_str_t *value, sip_via_t *via)
 	while ((rv = sip_hdr_param_next(&rest, &n, &v)) == APR_SUCCESS)
 		if (via_param(via, &n, &v) != APR_SUCCESS)
 			return SB_EMALFORMED;
+	if (rv != SB_ENOTFOUND)
+		return SB_EMALFORMED;
+	*out = vv;
 	return APR_SUCCESS;
 }
 
 apr_status_t sip_hdr_cseq(const sip_str_t *value, apr_uint32_t *seq,
 			  sip_str_t *method)
 {
-	const char *p = value->ptr, *end = p + value->len, *d, *q;
+	const char *p = value->ptr, *end = end_of(value), *d, *q;
 	apr_uint64_t n;
+	sip_str_t m;
 
 	d = sip_parse_lws(p, end);
 	p = sip_parse_span(d, end, SIP_CC_DIGIT);
@@ -487,16 +517,17 @@ apr_status_t sip_hdr_cseq(const sip_str_t *value, apr_uint32_t *seq,
 	if (sip_parse_uint(d, (apr_size_t)(p - d), 0x7fffffff, &n))
 		return SB_EMALFORMED;
 	q = sip_parse_lws(p, end);
-	if (q == p || (q = token(q, end, method)) == NULL ||
+	if (q == p || (q = token(q, end, &m)) == NULL ||
 	    sip_parse_lws(q, end) != end)
 		return SB_EMALFORMED;
 	*seq = (apr_uint32_t)n;
+	*method = m;
 	return APR_SUCCESS;
 }
 
 apr_status_t sip_hdr_call_id(const sip_str_t *value)
 {
-	const char *p = value->ptr, *end = p + value->len, *w;
+	const char *p = value->ptr, *end = end_of(value), *w;
 
 	w = sip_parse_span(p, end, SIP_CC_WORD);
 	if (w == p)
@@ -514,7 +545,7 @@ apr_status_t sip_hdr_call_id(const sip_str_t *value)
 static apr_status_t number(const sip_str_t *value, apr_uint64_t max,
 			   apr_uint64_t *out)
 {
-	sip_str_t t = trim(value->ptr, value->ptr + value->len);
+	sip_str_t t = trim(value->ptr, end_of(value));
 
 	return sip_parse_uint(t.ptr, t.len, max, out);
 }
@@ -553,23 +584,25 @@ apr_status_t sip_hdr_expires(const sip_str_t *value, apr_uint32_t *secs)
 
 apr_status_t sip_hdr_content_type(const sip_str_t *value, sip_ctype_t *ct)
 {
-	const char *p = value->ptr, *end = p + value->len;
+	const char *p = value->ptr, *end = end_of(value);
+	sip_ctype_t c;
 
-	memset(ct, 0, sizeof(*ct));
 	p = sip_parse_lws(p, end);
-	if ((p = token(p, end, &ct->type)) == NULL ||
+	if ((p = token(p, end, &c.type)) == NULL ||
 	    (p = sws_char(p, end, '/')) == NULL ||
-	    (p = token(p, end, &ct->subtype)) == NULL)
+	    (p = token(p, end, &c.subtype)) == NULL ||
+	    check_params(p, end, &c.params) != APR_SUCCESS)
 		return SB_EMALFORMED;
-	return check_params(p, end, &ct->params);
+	*ct = c;
+	return APR_SUCCESS;
 }
 
 apr_status_t sip_hdr_token(const sip_str_t *value, sip_str_t *tok)
 {
-	sip_str_t t = trim(value->ptr, value->ptr + value->len);
+	sip_str_t t = trim(value->ptr, end_of(value));
 
-	if (t.len == 0 || sip_parse_span(t.ptr, t.ptr + t.len, SIP_CC_TOKEN) !=
-				  t.ptr + t.len)
+	if (t.len == 0 ||
+	    sip_parse_span(t.ptr, t.ptr + t.len, SIP_CC_TOKEN) != t.ptr + t.len)
 		return SB_EMALFORMED;
 	*tok = t;
 	return APR_SUCCESS;
@@ -623,7 +656,7 @@ apr_status_t sip_hdr_date(const sip_str_t *value, apr_time_t *t)
 					  "Sep", "Oct", "Nov", "Dec"};
 	static const char mdays[] = {31, 29, 31, 30, 31, 30,
 				     31, 31, 30, 31, 30, 31};
-	sip_str_t v = trim(value->ptr, value->ptr + value->len);
+	sip_str_t v = trim(value->ptr, end_of(value));
 	const char *p = v.ptr;
 	apr_time_exp_t x;
 
@@ -653,18 +686,18 @@ static const struct {
 	const char *name;
 	apr_size_t off;
 } auth_fields[] = {
-	{"username", offsetof(sip_auth_t, username)},
-	{"realm", offsetof(sip_auth_t, realm)},
-	{"nonce", offsetof(sip_auth_t, nonce)},
-	{"uri", offsetof(sip_auth_t, uri)},
-	{"response", offsetof(sip_auth_t, response)},
-	{"algorithm", offsetof(sip_auth_t, algorithm)},
-	{"qop", offsetof(sip_auth_t, qop)},
-	{"nc", offsetof(sip_auth_t, nc)},
-	{"cnonce", offsetof(sip_auth_t, cnonce)},
-	{"opaque", offsetof(sip_auth_t, opaque)},
-	{"stale", offsetof(sip_auth_t, stale)},
-	{"domain", offsetof(sip_auth_t, domain)},
+    {"username", offsetof(sip_auth_t, username)},
+    {"realm", offsetof(sip_auth_t, realm)},
+    {"nonce", offsetof(sip_auth_t, nonce)},
+    {"uri", offsetof(sip_auth_t, uri)},
+    {"response", offsetof(sip_auth_t, response)},
+    {"algorithm", offsetof(sip_auth_t, algorithm)},
+    {"qop", offsetof(sip_auth_t, qop)},
+    {"nc", offsetof(sip_auth_t, nc)},
+    {"cnonce", offsetof(sip_auth_t, cnonce)},
+    {"opaque", offsetof(sip_auth_t, opaque)},
+    {"stale", offsetof(sip_auth_t, stale)},
+    {"domain", offsetof(sip_auth_t, domain)},
 };
 
 static apr_status_t auth_field(sip_auth_t *a, const sip_str_t *n,
@@ -680,16 +713,15 @@ static apr_status_t auth_field(sip_auth_t *a, const sip_str_t *n,
 		if (f->ptr != NULL)
 			return SB_EMALFORMED; /* twice: which one to trust? */
 		*f = *v;
-		if (f->ptr == NULL)
-			f->ptr = n->ptr + n->len; /* empty quoted value */
 		return APR_SUCCESS;
 	}
 	return APR_SUCCESS;
 }
 
-apr_status_t sip_hdr_auth(const sip_str_t *value, sip_auth_t *a)
+apr_status_t sip_hdr_auth(const sip_str_t *value, sip_auth_t *out)
 {
-	const char *p = value->ptr, *end = p + value->len, *q;
+	const char *p = value->ptr, *end = end_of(value), *q;
+	sip_auth_t aa, *a = &aa;
 	sip_str_t n, v;
 
 	memset(a, 0, sizeof(*a));
@@ -715,8 +747,10 @@ apr_status_t sip_hdr_auth(const sip_str_t *value, sip_auth_t *a)
 		if (auth_field(a, &n, &v) != APR_SUCCESS)
 			return SB_EMALFORMED;
 		p = sip_parse_lws(p, end);
-		if (p == end)
+		if (p == end) {
+			*out = aa;
 			return APR_SUCCESS;
+		}
 		if ((p = sws_char(p, end, ',')) == NULL)
 			return SB_EMALFORMED;
 	}
@@ -725,7 +759,7 @@ apr_status_t sip_hdr_auth(const sip_str_t *value, sip_auth_t *a)
 apr_status_t sip_hdr_unquote(const sip_str_t *inner, char *out,
 			     apr_size_t outlen, apr_size_t *outlenp)
 {
-	const char *p = inner->ptr, *end = p + inner->len;
+	const char *p = inner->ptr, *end = end_of(inner);
 	apr_size_t n = 0;
 
 	for (; p < end; p++) {

@@ -24,7 +24,7 @@ typedef struct {
 /** Caps applied by the framer and the parser. */
 typedef struct {
 	apr_size_t max_msg_size; /**< whole message, headers + body */
-	apr_size_t max_headers;  /**< header fields (lines, not values) */
+	apr_size_t max_headers;	 /**< header fields (lines, not values) */
 } sip_limits_t;
 
 #define SIP_DEFAULT_MAX_MSG_SIZE 65536
@@ -55,30 +55,30 @@ typedef enum {
 typedef enum {
 	SIP_HDR_OTHER = 0,
 	SIP_HDR_ACCEPT,
-	SIP_HDR_ACCEPT_CONTACT,     /* a */
+	SIP_HDR_ACCEPT_CONTACT, /* a */
 	SIP_HDR_ACCEPT_ENCODING,
 	SIP_HDR_ACCEPT_LANGUAGE,
 	SIP_HDR_ALERT_INFO,
 	SIP_HDR_ALLOW,
-	SIP_HDR_ALLOW_EVENTS,       /* u */
+	SIP_HDR_ALLOW_EVENTS, /* u */
 	SIP_HDR_AUTHENTICATION_INFO,
 	SIP_HDR_AUTHORIZATION,
-	SIP_HDR_CALL_ID,            /* i */
+	SIP_HDR_CALL_ID, /* i */
 	SIP_HDR_CALL_INFO,
-	SIP_HDR_CONTACT,            /* m */
+	SIP_HDR_CONTACT, /* m */
 	SIP_HDR_CONTENT_DISPOSITION,
-	SIP_HDR_CONTENT_ENCODING,   /* e */
+	SIP_HDR_CONTENT_ENCODING, /* e */
 	SIP_HDR_CONTENT_LANGUAGE,
-	SIP_HDR_CONTENT_LENGTH,     /* l */
-	SIP_HDR_CONTENT_TYPE,       /* c */
+	SIP_HDR_CONTENT_LENGTH, /* l */
+	SIP_HDR_CONTENT_TYPE,	/* c */
 	SIP_HDR_CSEQ,
 	SIP_HDR_DATE,
 	SIP_HDR_ERROR_INFO,
-	SIP_HDR_EVENT,              /* o */
+	SIP_HDR_EVENT, /* o */
 	SIP_HDR_EXPIRES,
-	SIP_HDR_FROM,               /* f */
-	SIP_HDR_IDENTITY,           /* y */
-	SIP_HDR_IDENTITY_INFO,      /* n */
+	SIP_HDR_FROM,	       /* f */
+	SIP_HDR_IDENTITY,      /* y */
+	SIP_HDR_IDENTITY_INFO, /* n */
 	SIP_HDR_IN_REPLY_TO,
 	SIP_HDR_MAX_FORWARDS,
 	SIP_HDR_MIME_VERSION,
@@ -91,9 +91,9 @@ typedef enum {
 	SIP_HDR_PROXY_REQUIRE,
 	SIP_HDR_RACK,
 	SIP_HDR_RECORD_ROUTE,
-	SIP_HDR_REFER_TO,           /* r */
-	SIP_HDR_REFERRED_BY,        /* b */
-	SIP_HDR_REJECT_CONTACT,     /* j */
+	SIP_HDR_REFER_TO,	/* r */
+	SIP_HDR_REFERRED_BY,	/* b */
+	SIP_HDR_REJECT_CONTACT, /* j */
 	SIP_HDR_REPLY_TO,
 	SIP_HDR_REQUEST_DISPOSITION, /* d */
 	SIP_HDR_REQUIRE,
@@ -101,15 +101,15 @@ typedef enum {
 	SIP_HDR_ROUTE,
 	SIP_HDR_RSEQ,
 	SIP_HDR_SERVER,
-	SIP_HDR_SESSION_EXPIRES,    /* x */
-	SIP_HDR_SUBJECT,            /* s */
+	SIP_HDR_SESSION_EXPIRES, /* x */
+	SIP_HDR_SUBJECT,	 /* s */
 	SIP_HDR_SUBSCRIPTION_STATE,
-	SIP_HDR_SUPPORTED,          /* k */
+	SIP_HDR_SUPPORTED, /* k */
 	SIP_HDR_TIMESTAMP,
-	SIP_HDR_TO,                 /* t */
+	SIP_HDR_TO, /* t */
 	SIP_HDR_UNSUPPORTED,
 	SIP_HDR_USER_AGENT,
-	SIP_HDR_VIA,                /* v */
+	SIP_HDR_VIA, /* v */
 	SIP_HDR_WARNING,
 	SIP_HDR_WWW_AUTHENTICATE,
 	SIP_HDR_COUNT
@@ -140,15 +140,15 @@ typedef enum {
 typedef struct {
 	sip_uri_scheme_e scheme;
 	sip_str_t scheme_name;
-	sip_str_t user;     /**< SIP user part, or the TEL number */
+	sip_str_t user; /**< SIP user part, or the TEL number */
 	sip_str_t password;
-	int has_password;   /**< "user:" with an empty password counts */
+	int has_password; /**< "user:" with an empty password counts */
 	sip_str_t host;
 	sip_host_type_e host_type;
-	int port;           /**< -1 when absent */
-	sip_str_t params;   /**< after the first ';', without it */
-	sip_str_t headers;  /**< after '?', without it */
-	sip_str_t opaque;   /**< SIP_URI_OTHER: everything after ':' */
+	int port;	   /**< -1 when absent */
+	sip_str_t params;  /**< after the first ';', without it */
+	sip_str_t headers; /**< after '?', without it */
+	sip_str_t opaque;  /**< SIP_URI_OTHER: everything after ':' */
 	/* Well-known uri-parameters (RFC 3261 19.1.1), found on parsing. */
 	sip_str_t transport;
 	sip_str_t maddr;
@@ -180,14 +180,14 @@ typedef enum {
 typedef struct {
 	sip_perr_e kind;
 	sip_hdr_id_e hdr;  /**< header at fault, SIP_HDR_OTHER if unknown */
-	sip_str_t name;    /**< its name as written; empty for start line */
+	sip_str_t name;	   /**< its name as written; empty for start line */
 	apr_size_t offset; /**< byte offset in the buffer */
 } sip_parse_error_t;
 
 /** A parsed message: start line, header table, body — all slices. */
 typedef struct {
 	const char *buf;
-	apr_size_t len;    /**< bytes that belong to the message */
+	apr_size_t len; /**< bytes that belong to the message */
 	int is_request;
 	/* Request line. */
 	sip_method_e method;
@@ -233,13 +233,22 @@ apr_status_t sip_parse_frame(const char *buf, apr_size_t len,
 /**
  * Parse one whole message (a datagram, or what sip_parse_frame framed)
  * into @p msg without copying. Bytes past Content-Length are ignored
- * (RFC 3261 18.3). @p err (may be NULL) names the failure.
+ * (RFC 3261 18.3). @p err (may be NULL) names the failure; @p msg is
+ * then unspecified. Beyond the grammar it checks what the transaction
+ * layer relies on: Via, From, To, Call-ID and CSeq present, CSeq and
+ * Call-ID well formed, the CSeq method that of the request, no second
+ * From, To, Call-ID, CSeq, Max-Forwards or Content-Length, and the
+ * body within the buffer. A header block that runs to the end of the
+ * buffer without its empty line is taken as bodiless (RFC 4475 baddn).
  * @return SB_EMALFORMED or SB_ETOOBIG on failure.
  */
 apr_status_t sip_parse_msg(sip_msg_t *msg, const char *buf, apr_size_t len,
 			   const sip_limits_t *lim, sip_parse_error_t *err);
 
-/** The status code to answer a request that failed with @p err. */
+/**
+ * The status code to answer a request that failed with @p err: 400,
+ * 505 for the version, 513 for size. A bad response is dropped.
+ */
 int sip_parse_error_status(const sip_parse_error_t *err);
 
 /**
@@ -315,23 +324,24 @@ sip_host_type_e sip_uri_host_type(const char *s, apr_size_t len);
  * SB_ETOOBIG when @p outlen is too small, SB_EMALFORMED on a bad escape.
  * @p outlenp gets the decoded length (which may hold NULs: escnull).
  */
-apr_status_t sip_uri_unescape(const sip_str_t *in, char *out,
-			      apr_size_t outlen, apr_size_t *outlenp);
+apr_status_t sip_uri_unescape(const sip_str_t *in, char *out, apr_size_t outlen,
+			      apr_size_t *outlenp);
 
 /*
  * sip_hdr.c — header lookup, value lists, and on-demand body parsers.
- * Each parser takes one header value (one element of a list) and
- * returns SB_EMALFORMED when its grammar does not hold.
+ * Each parser takes one header value (one element of a list, as
+ * sip_hdr_next() gives it), returns SB_EMALFORMED when its grammar does
+ * not hold, and writes its output only on success.
  */
 
 /** Walks the values of one header kind across lines and commas. */
 typedef struct {
 	const sip_msg_t *msg;
 	sip_hdr_id_e id;
-	sip_str_t name;   /**< for SIP_HDR_OTHER */
+	sip_str_t name;	  /**< for SIP_HDR_OTHER */
 	apr_size_t index; /**< current line in msg->hdrs */
-	apr_size_t pos;   /**< offset in that line's value */
-	int split;        /**< comma-separated list header */
+	apr_size_t pos;	  /**< offset in that line's value */
+	int split;	  /**< comma-separated list header */
 } sip_hdr_iter_t;
 
 /** First header line of @p id, or NULL. */
@@ -374,8 +384,8 @@ typedef struct {
 	sip_str_t display; /**< as written, quotes kept; may be empty */
 	sip_str_t uri_str;
 	sip_uri_t uri;
-	int bracketed;     /**< name-addr form */
-	sip_str_t params;  /**< from the first ';' on, may be empty */
+	int bracketed;	  /**< name-addr form */
+	sip_str_t params; /**< from the first ';' on, may be empty */
 	sip_str_t tag;
 } sip_addr_t;
 
@@ -386,30 +396,30 @@ apr_status_t sip_hdr_addr(const sip_str_t *value, sip_addr_t *addr);
 apr_status_t sip_hdr_route(const sip_str_t *value, sip_addr_t *addr);
 
 typedef struct {
-	int star;              /**< "Contact: *" */
+	int star; /**< "Contact: *" */
 	sip_addr_t addr;
-	apr_int64_t expires;   /**< -1 when absent */
-	int q;                 /**< 0..1000, -1 when absent */
-	sip_str_t instance;    /**< +sip.instance, quotes removed */
-	apr_int64_t reg_id;    /**< -1 when absent */
+	apr_int64_t expires; /**< -1 when absent */
+	int q;		     /**< 0..1000, -1 when absent */
+	sip_str_t instance;  /**< +sip.instance, quotes removed */
+	apr_int64_t reg_id;  /**< -1 when absent */
 } sip_contact_t;
 
 /** One Contact value (RFC 3261 20.10, RFC 5626 instance and reg-id). */
 apr_status_t sip_hdr_contact(const sip_str_t *value, sip_contact_t *c);
 
 typedef struct {
-	sip_str_t protocol;   /**< "SIP" */
-	sip_str_t version;    /**< "2.0" */
-	sip_str_t transport;  /**< "UDP", "TLS", ... as written */
+	sip_str_t protocol;  /**< "SIP" */
+	sip_str_t version;   /**< "2.0" */
+	sip_str_t transport; /**< "UDP", "TLS", ... as written */
 	sip_str_t host;
 	sip_host_type_e host_type;
-	int port;             /**< -1 when absent */
-	sip_str_t params;     /**< from the first ';' on, may be empty */
+	int port;	  /**< -1 when absent */
+	sip_str_t params; /**< from the first ';' on, may be empty */
 	sip_str_t branch;
 	sip_str_t received;
 	sip_str_t maddr;
-	int rport;            /**< -1 absent, 0 without value, else port */
-	int ttl;              /**< -1 when absent */
+	int rport; /**< -1 absent, 0 without value, else port */
+	int ttl;   /**< -1 when absent */
 } sip_via_t;
 
 /** One Via value (RFC 3261 20.42, RFC 3581 rport). */

@@ -5,52 +5,50 @@
 #include "sip_msg.h"
 
 /* Classes every letter and digit belongs to. */
-#define CC_AN                                                            \
-	(SIP_CC_TOKEN | SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM |       \
+#define CC_AN                                                                  \
+	(SIP_CC_TOKEN | SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM |             \
 	 SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC | SIP_CC_HOST)
 /* RFC 3261 25.1 "mark" characters that are also token characters. */
-#define CC_MARK                                                          \
-	(SIP_CC_TOKEN | SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM |       \
+#define CC_MARK                                                                \
+	(SIP_CC_TOKEN | SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM |             \
 	 SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC)
 
 /* One row per character, straight from the ABNF of RFC 3261 25.1. */
 static const unsigned short cc_table[256] = {
-	['0' ... '9'] = CC_AN | SIP_CC_DIGIT | SIP_CC_HEX,
-	['A' ... 'F'] = CC_AN | SIP_CC_ALPHA | SIP_CC_HEX,
-	['G' ... 'Z'] = CC_AN | SIP_CC_ALPHA,
-	['a' ... 'f'] = CC_AN | SIP_CC_ALPHA | SIP_CC_HEX,
-	['g' ... 'z'] = CC_AN | SIP_CC_ALPHA,
-	['-'] = CC_MARK | SIP_CC_HOST,
-	['.'] = CC_MARK | SIP_CC_HOST,
-	['_'] = CC_MARK,
-	['!'] = CC_MARK,
-	['~'] = CC_MARK,
-	['*'] = CC_MARK,
-	['\''] = CC_MARK,
-	['('] = CC_MARK & ~SIP_CC_TOKEN,
-	[')'] = CC_MARK & ~SIP_CC_TOKEN,
-	['%'] = SIP_CC_TOKEN | SIP_CC_WORD,
-	['+'] = CC_MARK,
-	['`'] = SIP_CC_TOKEN | SIP_CC_WORD,
-	['&'] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM | SIP_CC_URIC,
-	['='] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_URIC,
-	['$'] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM | SIP_CC_HNV |
-		SIP_CC_URIC,
-	[','] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_URIC,
-	[';'] = SIP_CC_USER | SIP_CC_URIC,
-	['?'] = SIP_CC_USER | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
-	['/'] = SIP_CC_USER | SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD |
-		SIP_CC_URIC,
-	[':'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
-	['@'] = SIP_CC_URIC,
-	['['] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
-	[']'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
-	['<'] = SIP_CC_WORD,
-	['>'] = SIP_CC_WORD,
-	['\\'] = SIP_CC_WORD,
-	['"'] = SIP_CC_WORD,
-	['{'] = SIP_CC_WORD,
-	['}'] = SIP_CC_WORD,
+    ['0' ... '9'] = CC_AN | SIP_CC_DIGIT | SIP_CC_HEX,
+    ['A' ... 'F'] = CC_AN | SIP_CC_ALPHA | SIP_CC_HEX,
+    ['G' ... 'Z'] = CC_AN | SIP_CC_ALPHA,
+    ['a' ... 'f'] = CC_AN | SIP_CC_ALPHA | SIP_CC_HEX,
+    ['g' ... 'z'] = CC_AN | SIP_CC_ALPHA,
+    ['-'] = CC_MARK | SIP_CC_HOST,
+    ['.'] = CC_MARK | SIP_CC_HOST,
+    ['_'] = CC_MARK,
+    ['!'] = CC_MARK,
+    ['~'] = CC_MARK,
+    ['*'] = CC_MARK,
+    ['\''] = CC_MARK,
+    ['('] = CC_MARK & ~SIP_CC_TOKEN,
+    [')'] = CC_MARK & ~SIP_CC_TOKEN,
+    ['%'] = SIP_CC_TOKEN | SIP_CC_WORD,
+    ['+'] = CC_MARK,
+    ['`'] = SIP_CC_TOKEN | SIP_CC_WORD,
+    ['&'] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM | SIP_CC_URIC,
+    ['='] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_URIC,
+    ['$'] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_URIC,
+    [','] = SIP_CC_USER | SIP_CC_PASS | SIP_CC_URIC,
+    [';'] = SIP_CC_USER | SIP_CC_URIC,
+    ['?'] = SIP_CC_USER | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
+    ['/'] = SIP_CC_USER | SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
+    [':'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
+    ['@'] = SIP_CC_URIC,
+    ['['] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
+    [']'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_WORD | SIP_CC_URIC,
+    ['<'] = SIP_CC_WORD,
+    ['>'] = SIP_CC_WORD,
+    ['\\'] = SIP_CC_WORD,
+    ['"'] = SIP_CC_WORD,
+    ['{'] = SIP_CC_WORD,
+    ['}'] = SIP_CC_WORD,
 };
 
 int sip_parse_is(unsigned char c, unsigned cls)
@@ -60,8 +58,7 @@ int sip_parse_is(unsigned char c, unsigned cls)
 
 const char *sip_parse_lws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
-			   *p == '\n'))
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
 		p++;
 	return p;
 }
@@ -110,7 +107,7 @@ apr_status_t sip_parse_quoted(const char **pp, const char *end,
 apr_status_t sip_parse_uint(const char *p, apr_size_t len, apr_uint64_t max,
 			    apr_uint64_t *out)
 {
-	apr_uint64_t v = 0;
+	apr_uint64_t v = 0, d;
 	apr_size_t i;
 
 	if (len == 0)
@@ -118,9 +115,10 @@ apr_status_t sip_parse_uint(const char *p, apr_size_t len, apr_uint64_t max,
 	for (i = 0; i < len; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return SB_EMALFORMED;
-		v = v * 10 + (apr_uint64_t)(p[i] - '0');
-		if (v > max)
+		d = (apr_uint64_t)(p[i] - '0');
+		if (d > max || v > (max - d) / 10)
 			return SB_EMALFORMED;
+		v = v * 10 + d;
 	}
 	*out = v;
 	return APR_SUCCESS;
@@ -130,13 +128,20 @@ static const struct {
 	const char *name;
 	sip_method_e method;
 } method_table[] = {
-	{"INVITE", SIP_METHOD_INVITE},       {"ACK", SIP_METHOD_ACK},
-	{"BYE", SIP_METHOD_BYE},             {"CANCEL", SIP_METHOD_CANCEL},
-	{"OPTIONS", SIP_METHOD_OPTIONS},     {"REGISTER", SIP_METHOD_REGISTER},
-	{"SUBSCRIBE", SIP_METHOD_SUBSCRIBE}, {"NOTIFY", SIP_METHOD_NOTIFY},
-	{"INFO", SIP_METHOD_INFO},           {"UPDATE", SIP_METHOD_UPDATE},
-	{"PRACK", SIP_METHOD_PRACK},         {"REFER", SIP_METHOD_REFER},
-	{"MESSAGE", SIP_METHOD_MESSAGE},     {"PUBLISH", SIP_METHOD_PUBLISH},
+    {"INVITE", SIP_METHOD_INVITE},
+    {"ACK", SIP_METHOD_ACK},
+    {"BYE", SIP_METHOD_BYE},
+    {"CANCEL", SIP_METHOD_CANCEL},
+    {"OPTIONS", SIP_METHOD_OPTIONS},
+    {"REGISTER", SIP_METHOD_REGISTER},
+    {"SUBSCRIBE", SIP_METHOD_SUBSCRIBE},
+    {"NOTIFY", SIP_METHOD_NOTIFY},
+    {"INFO", SIP_METHOD_INFO},
+    {"UPDATE", SIP_METHOD_UPDATE},
+    {"PRACK", SIP_METHOD_PRACK},
+    {"REFER", SIP_METHOD_REFER},
+    {"MESSAGE", SIP_METHOD_MESSAGE},
+    {"PUBLISH", SIP_METHOD_PUBLISH},
 };
 
 sip_method_e sip_parse_method(const char *p, apr_size_t len)
@@ -155,65 +160,65 @@ static const struct {
 	const char *name;
 	char compact;
 } hdr_table[SIP_HDR_COUNT] = {
-	[SIP_HDR_OTHER] = {NULL, 0},
-	[SIP_HDR_ACCEPT] = {"Accept", 0},
-	[SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", 'a'},
-	[SIP_HDR_ACCEPT_ENCODING] = {"Accept-Encoding", 0},
-	[SIP_HDR_ACCEPT_LANGUAGE] = {"Accept-Language", 0},
-	[SIP_HDR_ALERT_INFO] = {"Alert-Info", 0},
-	[SIP_HDR_ALLOW] = {"Allow", 0},
-	[SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", 'u'},
-	[SIP_HDR_AUTHENTICATION_INFO] = {"Authentication-Info", 0},
-	[SIP_HDR_AUTHORIZATION] = {"Authorization", 0},
-	[SIP_HDR_CALL_ID] = {"Call-ID", 'i'},
-	[SIP_HDR_CALL_INFO] = {"Call-Info", 0},
-	[SIP_HDR_CONTACT] = {"Contact", 'm'},
-	[SIP_HDR_CONTENT_DISPOSITION] = {"Content-Disposition", 0},
-	[SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", 'e'},
-	[SIP_HDR_CONTENT_LANGUAGE] = {"Content-Language", 0},
-	[SIP_HDR_CONTENT_LENGTH] = {"Content-Length", 'l'},
-	[SIP_HDR_CONTENT_TYPE] = {"Content-Type", 'c'},
-	[SIP_HDR_CSEQ] = {"CSeq", 0},
-	[SIP_HDR_DATE] = {"Date", 0},
-	[SIP_HDR_ERROR_INFO] = {"Error-Info", 0},
-	[SIP_HDR_EVENT] = {"Event", 'o'},
-	[SIP_HDR_EXPIRES] = {"Expires", 0},
-	[SIP_HDR_FROM] = {"From", 'f'},
-	[SIP_HDR_IDENTITY] = {"Identity", 'y'},
-	[SIP_HDR_IDENTITY_INFO] = {"Identity-Info", 'n'},
-	[SIP_HDR_IN_REPLY_TO] = {"In-Reply-To", 0},
-	[SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", 0},
-	[SIP_HDR_MIME_VERSION] = {"MIME-Version", 0},
-	[SIP_HDR_MIN_EXPIRES] = {"Min-Expires", 0},
-	[SIP_HDR_ORGANIZATION] = {"Organization", 0},
-	[SIP_HDR_PATH] = {"Path", 0},
-	[SIP_HDR_PRIORITY] = {"Priority", 0},
-	[SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 0},
-	[SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 0},
-	[SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", 0},
-	[SIP_HDR_RACK] = {"RAck", 0},
-	[SIP_HDR_RECORD_ROUTE] = {"Record-Route", 0},
-	[SIP_HDR_REFER_TO] = {"Refer-To", 'r'},
-	[SIP_HDR_REFERRED_BY] = {"Referred-By", 'b'},
-	[SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", 'j'},
-	[SIP_HDR_REPLY_TO] = {"Reply-To", 0},
-	[SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", 'd'},
-	[SIP_HDR_REQUIRE] = {"Require", 0},
-	[SIP_HDR_RETRY_AFTER] = {"Retry-After", 0},
-	[SIP_HDR_ROUTE] = {"Route", 0},
-	[SIP_HDR_RSEQ] = {"RSeq", 0},
-	[SIP_HDR_SERVER] = {"Server", 0},
-	[SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", 'x'},
-	[SIP_HDR_SUBJECT] = {"Subject", 's'},
-	[SIP_HDR_SUBSCRIPTION_STATE] = {"Subscription-State", 0},
-	[SIP_HDR_SUPPORTED] = {"Supported", 'k'},
-	[SIP_HDR_TIMESTAMP] = {"Timestamp", 0},
-	[SIP_HDR_TO] = {"To", 't'},
-	[SIP_HDR_UNSUPPORTED] = {"Unsupported", 0},
-	[SIP_HDR_USER_AGENT] = {"User-Agent", 0},
-	[SIP_HDR_VIA] = {"Via", 'v'},
-	[SIP_HDR_WARNING] = {"Warning", 0},
-	[SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 0},
+    [SIP_HDR_OTHER] = {NULL, 0},
+    [SIP_HDR_ACCEPT] = {"Accept", 0},
+    [SIP_HDR_ACCEPT_CONTACT] = {"Accept-Contact", 'a'},
+    [SIP_HDR_ACCEPT_ENCODING] = {"Accept-Encoding", 0},
+    [SIP_HDR_ACCEPT_LANGUAGE] = {"Accept-Language", 0},
+    [SIP_HDR_ALERT_INFO] = {"Alert-Info", 0},
+    [SIP_HDR_ALLOW] = {"Allow", 0},
+    [SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", 'u'},
+    [SIP_HDR_AUTHENTICATION_INFO] = {"Authentication-Info", 0},
+    [SIP_HDR_AUTHORIZATION] = {"Authorization", 0},
+    [SIP_HDR_CALL_ID] = {"Call-ID", 'i'},
+    [SIP_HDR_CALL_INFO] = {"Call-Info", 0},
+    [SIP_HDR_CONTACT] = {"Contact", 'm'},
+    [SIP_HDR_CONTENT_DISPOSITION] = {"Content-Disposition", 0},
+    [SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", 'e'},
+    [SIP_HDR_CONTENT_LANGUAGE] = {"Content-Language", 0},
+    [SIP_HDR_CONTENT_LENGTH] = {"Content-Length", 'l'},
+    [SIP_HDR_CONTENT_TYPE] = {"Content-Type", 'c'},
+    [SIP_HDR_CSEQ] = {"CSeq", 0},
+    [SIP_HDR_DATE] = {"Date", 0},
+    [SIP_HDR_ERROR_INFO] = {"Error-Info", 0},
+    [SIP_HDR_EVENT] = {"Event", 'o'},
+    [SIP_HDR_EXPIRES] = {"Expires", 0},
+    [SIP_HDR_FROM] = {"From", 'f'},
+    [SIP_HDR_IDENTITY] = {"Identity", 'y'},
+    [SIP_HDR_IDENTITY_INFO] = {"Identity-Info", 'n'},
+    [SIP_HDR_IN_REPLY_TO] = {"In-Reply-To", 0},
+    [SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", 0},
+    [SIP_HDR_MIME_VERSION] = {"MIME-Version", 0},
+    [SIP_HDR_MIN_EXPIRES] = {"Min-Expires", 0},
+    [SIP_HDR_ORGANIZATION] = {"Organization", 0},
+    [SIP_HDR_PATH] = {"Path", 0},
+    [SIP_HDR_PRIORITY] = {"Priority", 0},
+    [SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 0},
+    [SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 0},
+    [SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", 0},
+    [SIP_HDR_RACK] = {"RAck", 0},
+    [SIP_HDR_RECORD_ROUTE] = {"Record-Route", 0},
+    [SIP_HDR_REFER_TO] = {"Refer-To", 'r'},
+    [SIP_HDR_REFERRED_BY] = {"Referred-By", 'b'},
+    [SIP_HDR_REJECT_CONTACT] = {"Reject-Contact", 'j'},
+    [SIP_HDR_REPLY_TO] = {"Reply-To", 0},
+    [SIP_HDR_REQUEST_DISPOSITION] = {"Request-Disposition", 'd'},
+    [SIP_HDR_REQUIRE] = {"Require", 0},
+    [SIP_HDR_RETRY_AFTER] = {"Retry-After", 0},
+    [SIP_HDR_ROUTE] = {"Route", 0},
+    [SIP_HDR_RSEQ] = {"RSeq", 0},
+    [SIP_HDR_SERVER] = {"Server", 0},
+    [SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", 'x'},
+    [SIP_HDR_SUBJECT] = {"Subject", 's'},
+    [SIP_HDR_SUBSCRIPTION_STATE] = {"Subscription-State", 0},
+    [SIP_HDR_SUPPORTED] = {"Supported", 'k'},
+    [SIP_HDR_TIMESTAMP] = {"Timestamp", 0},
+    [SIP_HDR_TO] = {"To", 't'},
+    [SIP_HDR_UNSUPPORTED] = {"Unsupported", 0},
+    [SIP_HDR_USER_AGENT] = {"User-Agent", 0},
+    [SIP_HDR_VIA] = {"Via", 'v'},
+    [SIP_HDR_WARNING] = {"Warning", 0},
+    [SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 0},
 };
 
 sip_hdr_id_e sip_parse_hdr_id(const char *p, apr_size_t len)
@@ -236,7 +241,7 @@ sip_hdr_id_e sip_parse_hdr_id(const char *p, apr_size_t len)
 const char *sip_parse_hdr_name(sip_hdr_id_e id)
 {
 	return id > SIP_HDR_OTHER && id < SIP_HDR_COUNT ? hdr_table[id].name
-							 : NULL;
+							: NULL;
 }
 
 void sip_parse_limits_default(sip_limits_t *lim)
@@ -246,8 +251,7 @@ void sip_parse_limits_default(sip_limits_t *lim)
 }
 
 /* Digits of a framing Content-Length; saturates so "too big" stays so. */
-static apr_status_t frame_cl(const char *p, const char *end,
-			     apr_size_t *out)
+static apr_status_t frame_cl(const char *p, const char *end, apr_size_t *out)
 {
 	apr_size_t v = 0;
 	const char *q;
@@ -294,7 +298,7 @@ apr_status_t sip_parse_frame(const char *buf, apr_size_t len,
 		lim = &def;
 	}
 	max_hdrs = lim->max_headers < SIP_MSG_MAX_HEADERS ? lim->max_headers
-							   : SIP_MSG_MAX_HEADERS;
+							  : SIP_MSG_MAX_HEADERS;
 	/* RFC 3261 7.5 / RFC 5626 3.5.1: CRLFs before a start line. */
 	while (n + 1 < len && buf[n] == '\r' && buf[n + 1] == '\n')
 		n += 2;
@@ -364,8 +368,8 @@ static apr_status_t fail(parse_ctx_t *c, sip_perr_e kind, const sip_hdr_t *h,
 		c->err->offset = (apr_size_t)(at - c->buf);
 	}
 	return kind == SIP_PERR_TOO_BIG || kind == SIP_PERR_TOO_MANY_HEADERS
-		       ? SB_ETOOBIG
-		       : SB_EMALFORMED;
+		   ? SB_ETOOBIG
+		   : SB_EMALFORMED;
 }
 
 /* SIP-Version: 0 for SIP/2.0, 1 for another SIP/x.y (505), -1 junk. */
@@ -572,7 +576,8 @@ static apr_status_t check_required(parse_ctx_t *c, apr_uint64_t seen,
 	    (m->cseq_method_name.len != m->method_name.len ||
 	     memcmp(m->cseq_method_name.ptr, m->method_name.ptr,
 		    m->method_name.len) != 0))
-		return fail(c, SIP_PERR_CSEQ_METHOD, sip_hdr_find(m, SIP_HDR_CSEQ),
+		return fail(c, SIP_PERR_CSEQ_METHOD,
+			    sip_hdr_find(m, SIP_HDR_CSEQ),
 			    m->cseq_method_name.ptr);
 	return APR_SUCCESS;
 }
@@ -605,11 +610,12 @@ apr_status_t sip_parse_msg(sip_msg_t *msg, const char *buf, apr_size_t len,
 	c.end = buf + len;
 	c.err = err;
 	c.max_hdrs = lim->max_headers < SIP_MSG_MAX_HEADERS
-			     ? lim->max_headers
-			     : SIP_MSG_MAX_HEADERS;
+			 ? lim->max_headers
+			 : SIP_MSG_MAX_HEADERS;
 	msg_reset(msg, buf, len);
 	if (len > lim->max_msg_size)
-		return fail(&c, SIP_PERR_TOO_BIG, NULL, buf + lim->max_msg_size);
+		return fail(&c, SIP_PERR_TOO_BIG, NULL,
+			    buf + lim->max_msg_size);
 	if ((rv = parse_start_line(&c, &p)) != APR_SUCCESS)
 		return rv;
 	for (;;) {
@@ -645,19 +651,19 @@ static const struct {
 	const char *text;
 	int named; /* append the header name */
 } perr_table[SIP_PERR_COUNT] = {
-	[SIP_PERR_NONE] = {400, "Bad Request", 0},
-	[SIP_PERR_START_LINE] = {400, "Bad Request Line", 0},
-	[SIP_PERR_REQUEST_URI] = {400, "Bad Request-URI", 0},
-	[SIP_PERR_VERSION] = {505, "Version Not Supported", 0},
-	[SIP_PERR_STATUS_CODE] = {400, "Bad Status Code", 0},
-	[SIP_PERR_HEADER_LINE] = {400, "Bad Header Line", 0},
-	[SIP_PERR_HEADER_VALUE] = {400, "Bad Header", 1},
-	[SIP_PERR_DUPLICATE] = {400, "Duplicate Header", 1},
-	[SIP_PERR_MISSING] = {400, "Missing Header", 1},
-	[SIP_PERR_CSEQ_METHOD] = {400, "CSeq Method Mismatch", 0},
-	[SIP_PERR_BODY_LENGTH] = {400, "Bad Content-Length", 0},
-	[SIP_PERR_TOO_BIG] = {513, "Message Too Large", 0},
-	[SIP_PERR_TOO_MANY_HEADERS] = {513, "Too Many Headers", 0},
+    [SIP_PERR_NONE] = {400, "Bad Request", 0},
+    [SIP_PERR_START_LINE] = {400, "Bad Request Line", 0},
+    [SIP_PERR_REQUEST_URI] = {400, "Bad Request-URI", 0},
+    [SIP_PERR_VERSION] = {505, "Version Not Supported", 0},
+    [SIP_PERR_STATUS_CODE] = {400, "Bad Status Code", 0},
+    [SIP_PERR_HEADER_LINE] = {400, "Bad Header Line", 0},
+    [SIP_PERR_HEADER_VALUE] = {400, "Bad Header", 1},
+    [SIP_PERR_DUPLICATE] = {400, "Duplicate Header", 1},
+    [SIP_PERR_MISSING] = {400, "Missing Header", 1},
+    [SIP_PERR_CSEQ_METHOD] = {400, "CSeq Method Mismatch", 0},
+    [SIP_PERR_BODY_LENGTH] = {400, "Bad Content-Length", 0},
+    [SIP_PERR_TOO_BIG] = {513, "Message Too Large", 0},
+    [SIP_PERR_TOO_MANY_HEADERS] = {513, "Too Many Headers", 0},
 };
 
 int sip_parse_error_status(const sip_parse_error_t *err)
@@ -671,10 +677,10 @@ const char *sip_parse_error_reason(const sip_parse_error_t *err, char *buf,
 				   apr_size_t len)
 {
 	sip_perr_e k = err != NULL && err->kind < SIP_PERR_COUNT
-			       ? err->kind
-			       : SIP_PERR_NONE;
-	const char *name = sip_parse_hdr_name(err != NULL ? err->hdr
-							  : SIP_HDR_OTHER);
+			   ? err->kind
+			   : SIP_PERR_NONE;
+	const char *name =
+	    sip_parse_hdr_name(err != NULL ? err->hdr : SIP_HDR_OTHER);
 	apr_size_t n, i;
 
 	if (len == 0)

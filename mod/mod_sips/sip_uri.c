@@ -93,8 +93,8 @@ sip_host_type_e sip_uri_host_type(const char *s, apr_size_t len)
 
 	if (len >= 2 && s[0] == '[')
 		return s[len - 1] == ']' && sip_uri_is_ipv6(s + 1, len - 2)
-			       ? SIP_HOST_IPV6
-			       : SIP_HOST_NONE;
+			   ? SIP_HOST_IPV6
+			   : SIP_HOST_NONE;
 	for (i = 0; i < len; i++)
 		if (!(s[i] >= '0' && s[i] <= '9') && s[i] != '.')
 			break;
@@ -271,7 +271,8 @@ static apr_status_t parse_tel(sip_uri_t *uri, const char *p, const char *end)
 	return p == end ? APR_SUCCESS : SB_EMALFORMED;
 }
 
-apr_status_t sip_uri_parse(const char *s, apr_size_t len, sip_uri_t *uri)
+/* The grammar of sip_uri_parse(), filling *uri as it goes. */
+static apr_status_t parse_uri(const char *s, apr_size_t len, sip_uri_t *uri)
 {
 	const char *end = s + len, *p;
 
@@ -281,11 +282,10 @@ apr_status_t sip_uri_parse(const char *s, apr_size_t len, sip_uri_t *uri)
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (len == 0 || !sip_parse_is((unsigned char)*s, SIP_CC_ALPHA))
 		return SB_EMALFORMED;
-	for (p = s + 1; p < end && (sip_parse_is((unsigned char)*p,
-						 SIP_CC_ALPHA) ||
-				    sip_parse_is((unsigned char)*p,
-						 SIP_CC_DIGIT) ||
-				    *p == '+' || *p == '-' || *p == '.');
+	for (p = s + 1;
+	     p < end && (sip_parse_is((unsigned char)*p, SIP_CC_ALPHA) ||
+			 sip_parse_is((unsigned char)*p, SIP_CC_DIGIT) ||
+			 *p == '+' || *p == '-' || *p == '.');
 	     p++)
 		;
 	if (p == end || *p != ':' || p + 1 == end)
@@ -309,13 +309,25 @@ apr_status_t sip_uri_parse(const char *s, apr_size_t len, sip_uri_t *uri)
 	return p == end ? APR_SUCCESS : SB_EMALFORMED;
 }
 
+apr_status_t sip_uri_parse(const char *s, apr_size_t len, sip_uri_t *uri)
+{
+	sip_uri_t u;
+
+	if (len == 0 || parse_uri(s, len, &u) != APR_SUCCESS)
+		return SB_EMALFORMED;
+	*uri = u;
+	return APR_SUCCESS;
+}
+
 apr_status_t sip_uri_param(const sip_uri_t *uri, const char *name,
 			   sip_str_t *value)
 {
-	const char *p = uri->params.ptr, *end = p + uri->params.len, *e, *eq;
+	const char *p = uri->params.ptr, *end, *e, *eq;
 	sip_str_t pn;
 
-	while (p < end) {
+	if (uri->params.len == 0)
+		return SB_ENOTFOUND;
+	for (end = p + uri->params.len; p < end;) {
 		e = memchr(p, ';', (apr_size_t)(end - p));
 		if (e == NULL)
 			e = end;
@@ -323,8 +335,8 @@ apr_status_t sip_uri_param(const sip_uri_t *uri, const char *name,
 		pn = sip_str(p, (apr_size_t)((eq != NULL ? eq : e) - p));
 		if (sip_str_ieq(&pn, name)) {
 			*value = eq != NULL
-					 ? sip_str(eq + 1, (apr_size_t)(e - eq - 1))
-					 : sip_str(e, 0);
+				     ? sip_str(eq + 1, (apr_size_t)(e - eq - 1))
+				     : sip_str(e, 0);
 			return APR_SUCCESS;
 		}
 		if (e == end)
@@ -334,10 +346,10 @@ apr_status_t sip_uri_param(const sip_uri_t *uri, const char *name,
 	return SB_ENOTFOUND;
 }
 
-apr_status_t sip_uri_unescape(const sip_str_t *in, char *out,
-			      apr_size_t outlen, apr_size_t *outlenp)
+apr_status_t sip_uri_unescape(const sip_str_t *in, char *out, apr_size_t outlen,
+			      apr_size_t *outlenp)
 {
-	const char *p = in->ptr, *end = p + in->len;
+	const char *p = in->ptr, *end = in->len ? p + in->len : p;
 	apr_size_t n = 0;
 	int hi, lo;
 
@@ -350,8 +362,10 @@ apr_status_t sip_uri_unescape(const sip_str_t *in, char *out,
 		}
 		if (end - p < 3 || !hexval(p[1]) || !hexval(p[2]))
 			return SB_EMALFORMED;
-		hi = apr_isdigit(p[1]) ? p[1] - '0' : apr_tolower(p[1]) - 'a' + 10;
-		lo = apr_isdigit(p[2]) ? p[2] - '0' : apr_tolower(p[2]) - 'a' + 10;
+		hi = apr_isdigit(p[1]) ? p[1] - '0'
+				       : apr_tolower(p[1]) - 'a' + 10;
+		lo = apr_isdigit(p[2]) ? p[2] - '0'
+				       : apr_tolower(p[2]) - 'a' + 10;
 		out[n] = (char)(hi * 16 + lo);
 		p += 3;
 	}

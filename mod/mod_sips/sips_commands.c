@@ -4,6 +4,7 @@
 #include "sipsbridge/sb_control.h"
 #include "sipsbridge/sb_log.h"
 #include "mod_sips.h"
+#include "sips_ping.h"
 
 static void print_binds(sb_stream_t *out, const sips_profile_t *p)
 {
@@ -149,6 +150,27 @@ static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 	return rv;
 }
 
+/* Runs unlocked: a ping waits for the network. */
+static apr_status_t ping_profile(mod_sips_t *m, const char *name,
+				 const char *uri, sb_stream_t *out,
+				 apr_pool_t *pool)
+{
+	sips_profile_t *p;
+
+	if (!uri) {
+		sb_stream_printf(out, "usage: sips profile NAME ping URI\n");
+		return APR_EINVAL;
+	}
+	apr_thread_mutex_lock(m->lock);
+	p = find_profile(m, name);
+	apr_thread_mutex_unlock(m->lock);
+	if (!p || !p->running) {
+		sb_stream_printf(out, "profile %s is not running\n", name);
+		return SB_ENOTFOUND;
+	}
+	return sips_ping(p, uri, out, pool);
+}
+
 static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 				apr_pool_t *pool, void *baton)
 {
@@ -160,10 +182,13 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 	apr_status_t rv = APR_SUCCESS;
 
 	if (!name || !verb) {
-		sb_stream_printf(out,
-				 "usage: sips profile NAME start|stop|restart\n");
+		sb_stream_printf(out, "usage: sips profile NAME "
+				 "start|stop|restart|ping URI\n");
 		return APR_EINVAL;
 	}
+	if (!strcmp(verb, "ping"))
+		return ping_profile(m, name, apr_strtok(NULL, " ", &state),
+				    out, pool);
 	apr_thread_mutex_lock(m->lock);
 	p = find_profile(m, name);
 	if (!strcmp(verb, "stop")) {
@@ -198,7 +223,7 @@ apr_status_t sips_commands_register(mod_sips_t *m)
 				 cmd_status, m);
 	if (rv == APR_SUCCESS)
 		rv = sb_control_register("sips profile",
-					 "sips profile NAME start|stop|restart",
+					 "sips profile NAME start|stop|restart|ping URI",
 					 "start or stop one profile",
 					 cmd_profile, m);
 	return rv;

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
+#include "endpoint.h"
 #include "tp_listen.h"
 #include "tp_stream.h"
 
@@ -43,28 +44,47 @@ apr_status_t listener_bind(sips_listener_t *l, const char *ip,
 	return APR_SUCCESS;
 }
 
-/* Datagrams: the SIP stack parses them; until then they are counted. */
+/* A datagram of only CR/LF is a keepalive (no answer over UDP). */
+static int is_keepalive(const char *buf, apr_size_t len)
+{
+	apr_size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != '\r' && buf[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* Drain the socket; every datagram is one message (RFC 3261 18.3). */
 static void udp_on_readable(void *baton, apr_int16_t revents)
 {
 	sips_listener_t *l = baton;
-	char buf[65536];
-	apr_sockaddr_t from;
-	int n = 0;
+	static __thread char buf[65536];
+	sip_target_t from;
+	apr_uint64_t n = 0;
 
 	(void)revents;
 	for (;;) {
 		apr_size_t len = sizeof(buf);
 
 		memset(&from, 0, sizeof(from));
-		if (apr_socket_recvfrom(&from, l->sock, 0, buf, &len) !=
+		if (apr_socket_recvfrom(&from.peer, l->sock, 0, buf, &len) !=
 			    APR_SUCCESS ||
 		    len == 0)
 			break;
 		n++;
+		if (is_keepalive(buf, len))
+			continue;
+		from.profile = l->profile;
+		from.transport = SIPS_TP_UDP;
+		from.peer_port = from.peer.port;
+		apr_sockaddr_ip_getbuf(from.peer_ip, sizeof(from.peer_ip),
+				       &from.peer);
+		endpoint_receive(l->profile, buf, len, &from);
 	}
 	if (n) {
 		apr_thread_mutex_lock(l->profile->lock);
-		l->profile->udp_datagrams += (apr_uint64_t)n;
+		l->profile->udp_datagrams += n;
 		apr_thread_mutex_unlock(l->profile->lock);
 	}
 }

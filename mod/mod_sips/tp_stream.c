@@ -1,5 +1,7 @@
 /* tp_stream.c — TCP and TLS connections: a state machine per connection. */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -7,36 +9,16 @@
 #include <apr_portable.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
-#include "tp_stream.h"
-
-/* Named states (STYLE.md rule 5); plain TCP starts OPEN. */
-typedef enum {
-	CONN_TLS_HANDSHAKING,
-	CONN_OPEN,
-	CONN_CLOSED
-} conn_state_e;
-
-struct stream_conn {
-	APR_RING_ENTRY(stream_conn) link;
-	apr_pool_t *pool;
-	sips_profile_t *profile;
-	sips_transport_e transport;
-	apr_socket_t *sock;
-	sb_io_t io;
-	sb_timer_t timer;
-	sb_worker_t *worker;
-	SSL *ssl;
-	conn_state_e state;
-	int ssl_wants_write; /* the last SSL call said WANT_WRITE */
-	apr_uint64_t flow_id;
-	char peer[96];
-	char *out;           /* send queue: bytes out[out_off..out_len) */
-	apr_size_t out_len, out_off, out_cap;
-};
+#include "conn_limits.h"
+#include "endpoint.h"
+#include "tls_verify.h"
+#include "tp_stream_private.h"
 
 static void conn_close(stream_conn_t *c, const char *reason);
+static void conn_idle_start(stream_conn_t *c);
+static void conn_connected(stream_conn_t *c, apr_int16_t revents);
 
-static void conn_free(void *baton)
+void stream_conn_free(void *baton)
 {
 	stream_conn_t *c = baton;
 
@@ -57,6 +39,10 @@ static void conn_update_interest(stream_conn_t *c)
 
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->state == CONN_CONNECTING) {
+		sb_io_set_events(&c->io, APR_POLLOUT);
+		return;
+	}
 	if (c->ssl_wants_write || c->out_off < c->out_len)
 		ev |= APR_POLLOUT;
 	if (c->state == CONN_TLS_HANDSHAKING && c->ssl_wants_write)
@@ -83,6 +69,14 @@ static const char *ssl_failure(stream_conn_t *c, int err, char *buf,
 	return "TLS failure";
 }
 
+/* The certificate verification outcome when it is why we failed. */
+static const char *verify_text(stream_conn_t *c)
+{
+	long v = SSL_get_verify_result(c->ssl);
+
+	return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
+}
+
 static void log_handshake_ok(stream_conn_t *c)
 {
 	X509 *peer = SSL_get0_peer_certificate(c->ssl);
@@ -94,9 +88,11 @@ static void log_handshake_ok(stream_conn_t *c)
 				  sizeof(subject));
 	sb_log(SB_LOG_INFO, "SB02010",
 	       "profile %s: TLS handshake ok, flow %" APR_UINT64_T_FMT
-	       " from %s (we are server): %s %s, peer certificate: %s, "
+	       " %s %s (we are %s): %s %s, peer certificate: %s, "
 	       "verify: %s",
-	       c->profile->name, c->flow_id, c->peer, SSL_get_version(c->ssl),
+	       c->profile->name, c->flow_id, c->is_client ? "to" : "from",
+	       c->peer, c->is_client ? "client" : "server",
+	       SSL_get_version(c->ssl),
 	       SSL_get_cipher_name(c->ssl), subject,
 	       peer ? X509_verify_cert_error_string(verify) : "no certificate");
 }
@@ -111,7 +107,7 @@ static void conn_handshake(stream_conn_t *c)
 	if (r == 1) {
 		c->state = CONN_OPEN;
 		c->ssl_wants_write = 0;
-		sb_timer_stop(c->worker, &c->timer);
+		conn_idle_start(c);
 		apr_thread_mutex_lock(c->profile->lock);
 		c->profile->handshakes_ok++;
 		apr_thread_mutex_unlock(c->profile->lock);
@@ -128,9 +124,12 @@ static void conn_handshake(stream_conn_t *c)
 	apr_thread_mutex_unlock(c->profile->lock);
 	sb_log(SB_LOG_WARNING, "SB02011",
 	       "profile %s: TLS handshake failed, flow %" APR_UINT64_T_FMT
-	       " from %s (we are server): %s",
-	       c->profile->name, c->flow_id, c->peer,
-	       ssl_failure(c, err, buf, sizeof(buf)));
+	       " %s %s (we are %s): %s%s%s",
+	       c->profile->name, c->flow_id, c->is_client ? "to" : "from",
+	       c->peer, c->is_client ? "client" : "server",
+	       ssl_failure(c, err, buf, sizeof(buf)),
+	       verify_text(c) ? ", verify: " : "",
+	       verify_text(c) ? verify_text(c) : "");
 	conn_close(c, "TLS handshake failed");
 }
 
@@ -146,7 +145,9 @@ static void conn_queue(stream_conn_t *c, const char *data, apr_size_t len)
 		while (cap < c->out_len + len)
 			cap *= 2;
 		grown = apr_palloc(c->pool, cap);
-		memcpy(grown, c->out + c->out_off, c->out_len - c->out_off);
+		if (c->out_len > c->out_off)
+			memcpy(grown, c->out + c->out_off,
+			       c->out_len - c->out_off);
 		c->out_len -= c->out_off;
 		c->out_off = 0;
 		c->out = grown;
@@ -156,20 +157,136 @@ static void conn_queue(stream_conn_t *c, const char *data, apr_size_t len)
 	c->out_len += len;
 }
 
+/* RFC 5626 3.5.1: a CRLFCRLF ping gets a CRLF pong; a lone CRLF is
+ * the pong of our own ping and is dropped. */
+static void conn_keepalive(stream_conn_t *c, apr_size_t crlf_bytes)
+{
+	c->crlf_run += (unsigned)crlf_bytes;
+	while (c->crlf_run >= 4) {
+		conn_queue(c, "\r\n", 2);
+		c->crlf_run -= 4;
+	}
+}
+
+static void conn_msg_timeout(void *baton)
+{
+	stream_conn_t *c = baton;
+
+	sb_log(SB_LOG_WARNING, "SB02031",
+	       "profile %s: slow sender on flow %" APR_UINT64_T_FMT
+	       " from %s: message not complete after %us (msg-timeout)",
+	       c->profile->name, c->flow_id, c->peer,
+	       c->profile->settings.msg_timeout);
+	conn_close(c, "slow sender: msg-timeout");
+}
+
+/* Keep the unframed tail of a message for the next read. */
+static int conn_keep_tail(stream_conn_t *c, const char *tail, apr_size_t len)
+{
+	const sips_settings_t *s = &c->profile->settings;
+
+	if (!len) {
+		c->in_len = 0;
+		c->chunks = 0;
+		sb_timer_stop(c->worker, &c->msg_timer);
+		return 0;
+	}
+	if (++c->chunks > s->max_msg_chunks) {
+		sb_log(SB_LOG_WARNING, "SB02032",
+		       "profile %s: slow sender on flow %" APR_UINT64_T_FMT
+		       " from %s: message in more than %u pieces "
+		       "(max-msg-chunks)",
+		       c->profile->name, c->flow_id, c->peer,
+		       s->max_msg_chunks);
+		conn_close(c, "slow sender: max-msg-chunks");
+		return -1;
+	}
+	if (len > c->in_cap) {
+		apr_size_t cap = c->in_cap ? c->in_cap : 4096;
+
+		while (cap < len)
+			cap *= 2;
+		/* The old buffer stays in the pool: bounded by max-msg-size. */
+		c->in = apr_palloc(c->pool, cap);
+		c->in_cap = cap;
+	}
+	if (tail != c->in)
+		memmove(c->in, tail, len);
+	c->in_len = len;
+	if (!sb_timer_pending(&c->msg_timer))
+		sb_timer_start(c->worker, &c->msg_timer,
+			       apr_time_from_sec(s->msg_timeout),
+			       conn_msg_timeout, c);
+	return 0;
+}
+
 /*
- * What arrived on an open connection. SIP framing comes with the SIP
- * stack; until then the RFC 5626 keepalive is answered (CRLFCRLF ping,
- * CRLF pong) and anything else is dropped.
+ * Frame what arrived (RFC 3261 18.3: Content-Length on streams) and hand
+ * each whole message to the endpoint. @p data is either the new bytes
+ * alone (nothing pending) or the pending buffer with them appended.
  */
+static void conn_frame(stream_conn_t *c, const char *data, apr_size_t len)
+{
+	const sips_settings_t *s = &c->profile->settings;
+	sip_limits_t lim = { s->max_msg_size, s->max_headers };
+	apr_size_t off = 0;
+
+	while (off < len && c->state == CONN_OPEN) {
+		apr_size_t skipped = 0, msg_len = 0;
+		apr_status_t rv;
+
+		rv = sip_parse_frame(data + off, len - off, &lim, &skipped,
+				     &msg_len);
+		if (rv == APR_SUCCESS && skipped) {
+			conn_keepalive(c, skipped);
+			off += skipped;
+			continue;
+		}
+		if (rv == APR_SUCCESS) {
+			c->crlf_run = 0;
+			endpoint_receive(c->profile, data + off, msg_len,
+					 &c->from);
+			off += msg_len;
+			c->chunks = 0;
+			continue;
+		}
+		if (rv == SB_EINCOMPLETE)
+			break;
+		sb_log(SB_LOG_WARNING, "SB02033",
+		       "profile %s: flow %" APR_UINT64_T_FMT " from %s: %s",
+		       c->profile->name, c->flow_id, c->peer,
+		       rv == SB_ETOOBIG
+			       ? "message over max-msg-size or max-headers"
+			       : "message without a valid Content-Length");
+		conn_close(c, rv == SB_ETOOBIG ? "message too big"
+					       : "unframeable message");
+		return;
+	}
+	if (c->state == CONN_OPEN)
+		conn_keep_tail(c, data + off, len - off);
+}
+
 static void conn_deliver(stream_conn_t *c, const char *data, apr_size_t len)
 {
-	apr_size_t i;
+	c->last_active = apr_time_now();
+	if (!c->in_len) {
+		conn_frame(c, data, len);
+		return;
+	}
+	if (c->in_len + len > c->in_cap) {
+		apr_size_t cap = c->in_cap;
+		char *grown;
 
-	for (i = 0; i + 4 <= len; i++)
-		if (!memcmp(data + i, "\r\n\r\n", 4)) {
-			conn_queue(c, "\r\n", 2);
-			i += 3;
-		}
+		while (cap < c->in_len + len)
+			cap *= 2;
+		grown = apr_palloc(c->pool, cap);
+		memcpy(grown, c->in, c->in_len);
+		c->in = grown;
+		c->in_cap = cap;
+	}
+	memcpy(c->in + c->in_len, data, len);
+	c->in_len += len;
+	conn_frame(c, c->in, c->in_len);
 }
 
 static void conn_flush(stream_conn_t *c)
@@ -256,6 +373,8 @@ static void conn_on_io(void *baton, apr_int16_t revents)
 {
 	stream_conn_t *c = baton;
 
+	if (c->state == CONN_CONNECTING)
+		conn_connected(c, revents);
 	if (c->state == CONN_TLS_HANDSHAKING)
 		conn_handshake(c);
 	if (c->state == CONN_OPEN) {
@@ -265,6 +384,30 @@ static void conn_on_io(void *baton, apr_int16_t revents)
 	if ((revents & (APR_POLLERR | APR_POLLNVAL)) && c->state != CONN_CLOSED)
 		conn_close(c, "socket error");
 	conn_update_interest(c);
+}
+
+/* One timer per connection for idleness, re-armed lazily. */
+static void conn_idle_check(void *baton)
+{
+	stream_conn_t *c = baton;
+	apr_interval_time_t idle = apr_time_from_sec(
+		c->profile->settings.idle_timeout);
+	apr_time_t quiet = apr_time_now() - c->last_active;
+
+	if (quiet < idle) {
+		sb_timer_start(c->worker, &c->timer, idle - quiet,
+			       conn_idle_check, c);
+		return;
+	}
+	conn_close(c, "idle-timeout");
+}
+
+static void conn_idle_start(stream_conn_t *c)
+{
+	c->last_active = apr_time_now();
+	sb_timer_start(c->worker, &c->timer,
+		       apr_time_from_sec(c->profile->settings.idle_timeout),
+		       conn_idle_check, c);
 }
 
 static void conn_handshake_timeout(void *baton)
@@ -297,56 +440,119 @@ static void conn_close(stream_conn_t *c, const char *reason)
 	c->state = CONN_CLOSED;
 	sb_io_remove(&c->io);
 	sb_timer_stop(c->worker, &c->timer);
+	sb_timer_stop(c->worker, &c->msg_timer);
 	flow_remove(c->flow_id);
 	apr_thread_mutex_lock(p->lock);
 	APR_RING_REMOVE(c, link);
-	p->open_conns[c->transport]--;
 	apr_thread_mutex_unlock(p->lock);
+	conn_limits_release(p, c->transport, c->from.peer_ip);
 	sb_log(SB_LOG_INFO, "SB02020",
 	       "profile %s: closed %s flow %" APR_UINT64_T_FMT " from %s: %s",
 	       p->name, flow_transport_name(c->transport), c->flow_id, c->peer,
 	       reason);
-	if (sb_worker_post(c->worker, conn_free, c) != APR_SUCCESS)
-		conn_free(c);
+	if (sb_worker_post(c->worker, stream_conn_free, c) != APR_SUCCESS)
+		stream_conn_free(c);
 }
 
 /* Runs on the chosen worker: from here on only this thread touches c. */
-static void conn_start(void *baton)
+/* TLS on a connection whose TCP part is up: our role decides how. */
+static void conn_tls_begin(stream_conn_t *c)
 {
-	stream_conn_t *c = baton;
 	sips_profile_t *p = c->profile;
 	apr_os_sock_t fd;
+
+	apr_os_sock_get(&fd, c->sock);
+	c->ssl = SSL_new(p->tls->ssl_ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		conn_close(c, "SSL_new failed");
+		return;
+	}
+	apr_pool_cleanup_register(c->pool, c->ssl, ssl_cleanup,
+				  apr_pool_cleanup_null);
+	if (c->is_client) {
+		if (tls_client_prepare(c) != APR_SUCCESS) {
+			conn_close(c, "cannot set up TLS verification");
+			return;
+		}
+		SSL_set_connect_state(c->ssl);
+	} else {
+		SSL_set_accept_state(c->ssl);
+	}
+	c->state = CONN_TLS_HANDSHAKING;
+	sb_timer_start(c->worker, &c->timer,
+		       apr_time_from_sec(p->settings.tls_timeout),
+		       conn_handshake_timeout, c);
+}
+
+/* The TCP part of a connection is up (accepted, or connected). */
+static void conn_established(stream_conn_t *c)
+{
+	c->state = CONN_OPEN;
+	if (c->transport == SIPS_TP_TLS)
+		conn_tls_begin(c);
+	else
+		conn_idle_start(c);
+}
+
+/* An outbound connect finished, one way or the other. */
+static void conn_connected(stream_conn_t *c, apr_int16_t revents)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	apr_os_sock_t fd;
+
+	apr_os_sock_get(&fd, c->sock);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err || (revents & (APR_POLLERR | APR_POLLHUP))) {
+		sb_log(SB_LOG_WARNING, "SB02040",
+		       "profile %s: cannot connect %s flow %" APR_UINT64_T_FMT
+		       " to %s: %s",
+		       c->profile->name, flow_transport_name(c->transport),
+		       c->flow_id, c->peer,
+		       strerror(err ? err : ECONNREFUSED));
+		conn_close(c, "connect failed");
+		return;
+	}
+	conn_established(c);
+}
+
+void stream_conn_start_here(stream_conn_t *c)
+{
+	sips_profile_t *p = c->profile;
 
 	c->worker = sb_worker_self();
 	c->flow_id = flow_add(c->worker, c);
 	apr_socket_opt_set(c->sock, APR_SO_NONBLOCK, 1);
 	apr_socket_opt_set(c->sock, APR_TCP_NODELAY, 1);
-	apr_os_sock_get(&fd, c->sock);
+	c->from.flow_id = c->flow_id;
 	apr_thread_mutex_lock(p->lock);
 	APR_RING_INSERT_TAIL(&p->conns, c, stream_conn, link);
-	p->open_conns[c->transport]++;
 	apr_thread_mutex_unlock(p->lock);
-	c->state = CONN_OPEN;
-	if (c->transport == SIPS_TP_TLS) {
-		c->ssl = SSL_new(p->tls->ssl_ctx);
-		if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-			conn_close(c, "SSL_new failed");
-			return;
-		}
-		apr_pool_cleanup_register(c->pool, c->ssl, ssl_cleanup,
-					  apr_pool_cleanup_null);
-		SSL_set_accept_state(c->ssl);
-		c->state = CONN_TLS_HANDSHAKING;
-		sb_timer_start(c->worker, &c->timer,
-			       apr_time_from_sec(p->settings.tls_timeout),
-			       conn_handshake_timeout, c);
-	}
+	if (c->state != CONN_CONNECTING)
+		conn_established(c);
 	sb_log(SB_LOG_DEBUG, "SB02001",
-	       "profile %s: accepted %s flow %" APR_UINT64_T_FMT " from %s",
-	       p->name, flow_transport_name(c->transport), c->flow_id, c->peer);
-	if (sb_io_add(c->worker, &c->io, c->sock, APR_POLLIN, conn_on_io, c) !=
-	    APR_SUCCESS)
+	       "profile %s: %s %s flow %" APR_UINT64_T_FMT " %s %s",
+	       p->name, c->is_client ? "connecting" : "accepted",
+	       flow_transport_name(c->transport), c->flow_id,
+	       c->is_client ? "to" : "from", c->peer);
+	if (c->state != CONN_CLOSED &&
+	    sb_io_add(c->worker, &c->io, c->sock,
+		      c->state == CONN_CONNECTING ? APR_POLLOUT : APR_POLLIN,
+		      conn_on_io, c) != APR_SUCCESS)
 		conn_close(c, "cannot watch the socket");
+}
+
+static void conn_start(void *baton)
+{
+	stream_conn_start_here(baton);
+}
+
+void stream_conn_close(stream_conn_t *c, const char *reason)
+{
+	conn_close(c, reason);
 }
 
 void stream_conn_accepted(sips_profile_t *p, sips_transport_e tp,
@@ -360,15 +566,29 @@ void stream_conn_accepted(sips_profile_t *p, sips_transport_e tp,
 	c->profile = p;
 	c->transport = tp;
 	c->sock = sock;
+	c->state = CONN_OPEN; /* TCP is up; TLS starts on the worker */
 	APR_RING_ELEM_INIT(c, link);
+	c->from.profile = p;
+	c->from.transport = tp;
 	if (apr_socket_addr_get(&sa, APR_REMOTE, sock) == APR_SUCCESS &&
-	    apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS)
+	    apr_sockaddr_ip_get(&ip, sa) == APR_SUCCESS) {
+		c->from.peer = *sa;
+		apr_cpystrn(c->from.peer_ip, ip, sizeof(c->from.peer_ip));
+		c->from.peer_port = sa->port;
 		apr_snprintf(c->peer, sizeof(c->peer),
 			     sa->family == APR_INET6 ? "[%s]:%u" : "%s:%u", ip,
 			     (unsigned)sa->port);
+	}
+	if (conn_limits_claim(p, tp, c->from.peer_ip, c->peer) !=
+	    APR_SUCCESS) {
+		stream_conn_free(c);
+		return;
+	}
 	if (sb_worker_post(sb_loop_pick(p->loop), conn_start, c) !=
-	    APR_SUCCESS)
-		conn_free(c);
+	    APR_SUCCESS) {
+		conn_limits_release(p, tp, c->from.peer_ip);
+		stream_conn_free(c);
+	}
 }
 
 /*
@@ -396,6 +616,15 @@ static void close_on_this_worker(void *baton)
 	for (i = 0; i < n; i++)
 		conn_close(mine[i], "profile stopped");
 	free(mine);
+}
+
+void stream_conn_send(stream_conn_t *c, const char *buf, apr_size_t len)
+{
+	if (c->state != CONN_OPEN && c->state != CONN_TLS_HANDSHAKING)
+		return;
+	conn_queue(c, buf, len);
+	conn_flush(c);
+	conn_update_interest(c);
 }
 
 void stream_conn_list_init(sips_profile_t *p)

@@ -11,6 +11,12 @@
 void stream_conn_accepted(sips_profile_t *p, sips_transport_e tp,
 			  apr_socket_t *sock, apr_pool_t *pool);
 
+/**
+ * Queue @p buf (copied) on connection @p c and flush what the socket
+ * takes. Call on c's worker only (flow_post from elsewhere).
+ */
+void stream_conn_send(stream_conn_t *c, const char *buf, apr_size_t len);
+
 /** Prepare the profile's (empty) connection list. */
 void stream_conn_list_init(sips_profile_t *p);
 

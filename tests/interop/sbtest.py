@@ -196,3 +196,83 @@ def wait_for(predicate, timeout=10, interval=0.05):
 
 def grep(pattern, text):
     return re.search(pattern, text, re.M) is not None
+
+
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "scenarios")
+
+
+def sipp(scenario, port, transport="u1", calls=1, extra=(), timeout=30,
+         service="switch"):
+    """Run SIPp (Debian sip-tester) against 127.0.0.1:port."""
+    args = ["sipp", "127.0.0.1:%d" % port, "-sf",
+            os.path.join(SCENARIOS, scenario), "-t", transport,
+            "-m", str(calls), "-i", "127.0.0.1", "-p", str(free_port()),
+            "-s", service, "-nostdin", "-timeout", str(timeout),
+            "-timeout_error", "-max_recv_loops", "1000", *extra]
+    out = subprocess.run(args, capture_output=True, text=True,
+                         timeout=timeout + 15, cwd=tmpdir_for_sipp())
+    return out.returncode, out.stdout + out.stderr
+
+
+def tmpdir_for_sipp():
+    import tempfile
+    return tempfile.mkdtemp(prefix="sipp-")
+
+
+class Stunnel:
+    """A TLS client tunnel: plain TCP on a local port, TLS to a server."""
+
+    def __init__(self, tmp_path, tls_port, cafile, check_host="localhost",
+                 cert=None):
+        self.port = free_port()
+        self.dir = os.path.join(str(tmp_path), "stunnel-%d" % self.port)
+        os.makedirs(self.dir)
+        cfg = os.path.join(self.dir, "stunnel.conf")
+        with open(cfg, "w") as f:
+            f.write("foreground = yes\npid =\nsyslog = no\n"
+                    "output = %s/stunnel.log\ndebug = 5\n"
+                    "[sip]\nclient = yes\naccept = 127.0.0.1:%d\n"
+                    "connect = 127.0.0.1:%d\nCAfile = %s\n"
+                    "verifyChain = yes\ncheckHost = %s\n"
+                    % (self.dir, self.port, tls_port, cafile, check_host))
+            if cert:
+                f.write("cert = %s\n" % cert)
+        self.proc = subprocess.Popen(["stunnel4", cfg],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: _port_open(self.port), timeout=10):
+            self.close()
+            raise AssertionError("stunnel did not start")
+
+    def log(self):
+        try:
+            return open(os.path.join(self.dir, "stunnel.log")).read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def set_param(sw, profile, name, value):
+    """Set (or add) a <param> of a profile in the switch's config copy."""
+    path = os.path.join(sw.conf, "sip_profiles", profile + ".xml")
+    text = open(path).read()
+    pat = re.compile(r'<param name="%s" value="[^"]*"/>' % re.escape(name))
+    new = '<param name="%s" value="%s"/>' % (name, value)
+    if pat.search(text):
+        text = pat.sub(new, text)
+    else:
+        text = text.replace("<settings>", "<settings>\n    " + new, 1)
+    open(path, "w").write(text)

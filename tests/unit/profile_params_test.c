@@ -33,7 +33,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s.tls, 0);
 	/* Secure default: TLS 1.2 and 1.3 only. */
 	assert_int_equal(s.tls_versions, SIPS_TLS_V1_2 | SIPS_TLS_V1_3);
-	assert_int_equal(s.tls_verify_policy, SIPS_VERIFY_NONE);
+	assert_int_equal(s.tls_verify_policy, SIPS_VERIFY_OUT);
 	assert_int_equal(s.tls_timeout, 10);
 	assert_non_null(strstr(s.tls_ciphers, "ECDHE"));
 	assert_null(strstr(s.tls_ciphers, "CBC"));

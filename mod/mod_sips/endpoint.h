@@ -1,0 +1,28 @@
+/* endpoint.h — what the switch does with a SIP message it received. */
+#ifndef SIPS_ENDPOINT_H
+#define SIPS_ENDPOINT_H
+
+#include "profile.h"
+#include "sip_target.h"
+#include "txn.h"
+
+/** One transaction table per worker; call once the loop runs. */
+apr_status_t endpoint_init(sb_loop_t *loop, apr_pool_t *pool);
+void endpoint_shutdown(void);
+
+/** The calling worker's transaction table. */
+txn_table_t *endpoint_txn_table(void);
+
+/**
+ * Handle one whole message (a datagram, or one framed off a stream)
+ * that came from @p from on profile @p p. Runs on the worker that owns
+ * the socket; @p buf is only valid during the call.
+ */
+void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,
+		      const sip_target_t *from);
+
+/** The transport send function: UDP datagram or the flow's queue. */
+apr_status_t endpoint_send(const sip_target_t *to, const char *buf,
+			   apr_size_t len);
+
+#endif

@@ -1,0 +1,69 @@
+/* sip_resolve.c — transport, port and address of a SIP URI (RFC 3263). */
+#include <string.h>
+#include <apr_strings.h>
+#include "sip_msg.h"
+#include "sip_resolve.h"
+
+static apr_status_t pick_transport(const sip_uri_t *u, sips_transport_e *tp,
+				   char *why, apr_size_t len)
+{
+	if (u->scheme == SIP_URI_SIPS) {
+		/* RFC 3261 26.2.2: sips: means TLS on every hop. */
+		if (u->transport.len && !sip_str_ieq(&u->transport, "tls") &&
+		    !sip_str_ieq(&u->transport, "tcp")) {
+			apr_cpystrn(why, "sips: URI with a non-TLS transport",
+				    len);
+			return SB_EMALFORMED;
+		}
+		*tp = SIPS_TP_TLS;
+	} else if (!u->transport.len || sip_str_ieq(&u->transport, "udp")) {
+		*tp = SIPS_TP_UDP;
+	} else if (sip_str_ieq(&u->transport, "tcp")) {
+		*tp = SIPS_TP_TCP;
+	} else if (sip_str_ieq(&u->transport, "tls")) {
+		*tp = SIPS_TP_TLS;
+	} else {
+		apr_snprintf(why, len, "unsupported transport \"%.*s\"",
+			     (int)u->transport.len, u->transport.ptr);
+		return SB_EMALFORMED;
+	}
+	return APR_SUCCESS;
+}
+
+apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
+			 char *why, apr_size_t len)
+{
+	char err[128];
+	const char *host;
+	apr_size_t hlen;
+	apr_status_t rv;
+	sip_uri_t u;
+
+	if (sip_uri_parse(uri, strlen(uri), &u) != APR_SUCCESS ||
+	    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS) ||
+	    !u.host.len) {
+		apr_snprintf(why, len, "not a sip: or sips: URI: \"%s\"", uri);
+		return SB_EMALFORMED;
+	}
+	rv = pick_transport(&u, &out->transport, why, len);
+	if (rv != APR_SUCCESS)
+		return rv;
+	host = u.host.ptr;
+	hlen = u.host.len;
+	if (u.host_type == SIP_HOST_IPV6) {
+		host++;
+		hlen -= 2;
+	}
+	out->host = apr_pstrmemdup(pool, host, hlen);
+	out->port = (apr_port_t)(u.port > 0 ? u.port
+				 : out->transport == SIPS_TP_TLS ? 5061
+								 : 5060);
+	rv = apr_sockaddr_info_get(&out->addr, out->host, APR_UNSPEC, out->port,
+				   0, pool);
+	if (rv != APR_SUCCESS) {
+		apr_snprintf(why, len, "cannot resolve \"%s\": %s", out->host,
+			     apr_strerror(rv, err, sizeof(err)));
+		return rv;
+	}
+	return APR_SUCCESS;
+}

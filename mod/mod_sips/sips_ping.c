@@ -1,0 +1,189 @@
+/* sips_ping.c — `sips profile NAME ping URI`: one client transaction. */
+#include <stdlib.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include "sipsbridge/sb_log.h"
+#include "config.h"
+#include "endpoint.h"
+#include "sip_build.h"
+#include "sip_resolve.h"
+#include "sips_ping.h"
+#include "tp_connect.h"
+
+/* Shared by the waiting control thread and the worker: last one frees. */
+typedef struct ping {
+	apr_pool_t *pool;
+	apr_thread_mutex_t *lock;
+	apr_thread_cond_t *done_cond;
+	int done, abandoned;
+	int status;
+	char reason[128];
+	apr_time_t sent, answered;
+	sips_profile_t *profile;
+	sip_dest_t dest;
+	const char *uri;
+	apr_status_t start_rv;
+} ping_t;
+
+static void ping_release(ping_t *pg)
+{
+	int free_it;
+
+	apr_thread_mutex_lock(pg->lock);
+	free_it = pg->abandoned || pg->done;
+	apr_thread_mutex_unlock(pg->lock);
+	if (free_it)
+		apr_pool_destroy(pg->pool);
+}
+
+static void ping_answered(void *baton, const sip_msg_t *resp, int status)
+{
+	ping_t *pg = baton;
+	int abandoned;
+
+	if (status < 200)
+		return;
+	apr_thread_mutex_lock(pg->lock);
+	pg->status = status;
+	pg->answered = apr_time_now();
+	if (resp)
+		apr_cpystrn(pg->reason, resp->reason.ptr,
+			    resp->reason.len + 1 < sizeof(pg->reason)
+				    ? resp->reason.len + 1
+				    : sizeof(pg->reason));
+	else
+		apr_cpystrn(pg->reason,
+			    status == 408 ? "timeout (no response)"
+					  : "transport failure",
+			    sizeof(pg->reason));
+	pg->done = 1;
+	abandoned = pg->abandoned;
+	apr_thread_cond_signal(pg->done_cond);
+	apr_thread_mutex_unlock(pg->lock);
+	if (abandoned)
+		apr_pool_destroy(pg->pool);
+}
+
+static const char *transport_upper(sips_transport_e tp)
+{
+	return tp == SIPS_TP_UDP ? "UDP" : tp == SIPS_TP_TCP ? "TCP" : "TLS";
+}
+
+static apr_status_t build_options(ping_t *pg, char **buf, apr_size_t *len)
+{
+	const sips_settings_t *s = &pg->profile->settings;
+	unsigned port = pg->dest.transport == SIPS_TP_TLS ? s->tls_sip_port
+							  : s->sip_port;
+	sip_build_t b;
+
+	sip_build_request(&b, pg->pool, "OPTIONS", pg->uri);
+	sip_build_addf(&b, "Via", "SIP/2.0/%s %s:%u;branch=%s;rport",
+		       transport_upper(pg->dest.transport), s->sip_ip, port,
+		       sip_build_branch(pg->pool));
+	sip_build_add(&b, "Max-Forwards", "70");
+	sip_build_addf(&b, "From", "<sip:ping@%s>;tag=%s", s->sip_ip,
+		       sip_build_random(pg->pool, 10));
+	sip_build_addf(&b, "To", "<%s>", pg->uri);
+	sip_build_addf(&b, "Call-ID", "%s@%s", sip_build_random(pg->pool, 20),
+		       s->sip_ip);
+	sip_build_add(&b, "CSeq", "1 OPTIONS");
+	sip_build_addf(&b, "Contact", "<sip:ping@%s:%u;transport=%s>",
+		       s->sip_ip, port, flow_transport_name(pg->dest.transport));
+	sip_build_add(&b, "User-Agent", "sipsbridge/" PACKAGE_VERSION);
+	sip_build_add(&b, "Accept", "application/sdp");
+	return sip_build_serialize(&b, buf, len);
+}
+
+/* On the worker that owns the socket the request leaves by. */
+static void ping_start(void *baton)
+{
+	ping_t *pg = baton;
+	sip_target_t to;
+	txn_client_t *txn;
+	char *buf;
+	apr_size_t len;
+
+	memset(&to, 0, sizeof(to));
+	to.profile = pg->profile;
+	to.transport = pg->dest.transport;
+	to.peer = *pg->dest.addr;
+	to.peer_port = pg->dest.port;
+	apr_sockaddr_ip_getbuf(to.peer_ip, sizeof(to.peer_ip), pg->dest.addr);
+	if (to.transport != SIPS_TP_UDP) {
+		pg->start_rv = stream_conn_connect(pg->profile, to.transport,
+						   pg->dest.addr,
+						   pg->dest.host, &to.flow_id);
+		if (pg->start_rv != APR_SUCCESS)
+			return;
+	}
+	pg->start_rv = build_options(pg, &buf, &len);
+	if (pg->start_rv != APR_SUCCESS)
+		return;
+	pg->sent = apr_time_now();
+	pg->start_rv = txn_client_start(endpoint_txn_table(), &to, buf, len,
+					&pg->profile->timers, ping_answered, pg,
+					&txn);
+}
+
+static apr_status_t ping_wait(ping_t *pg)
+{
+	apr_interval_time_t limit = 64 * pg->profile->timers.t1 +
+				    apr_time_from_sec(5);
+	apr_time_t deadline = apr_time_now() + limit;
+
+	apr_thread_mutex_lock(pg->lock);
+	while (!pg->done && apr_time_now() < deadline)
+		apr_thread_cond_timedwait(pg->done_cond, pg->lock,
+					  deadline - apr_time_now());
+	if (!pg->done)
+		pg->abandoned = 1;
+	apr_thread_mutex_unlock(pg->lock);
+	return pg->done ? APR_SUCCESS : APR_TIMEUP;
+}
+
+apr_status_t sips_ping(sips_profile_t *p, const char *uri, sb_stream_t *out,
+		       apr_pool_t *pool)
+{
+	sb_worker_t *worker;
+	char why[256];
+	apr_pool_t *pp;
+	ping_t *pg;
+	apr_status_t rv;
+
+	(void)pool;
+	if (apr_pool_create(&pp, NULL) != APR_SUCCESS)
+		return APR_ENOMEM;
+	pg = apr_pcalloc(pp, sizeof(*pg));
+	pg->pool = pp;
+	pg->profile = p;
+	pg->uri = apr_pstrdup(pp, uri);
+	apr_thread_mutex_create(&pg->lock, APR_THREAD_MUTEX_DEFAULT, pp);
+	apr_thread_cond_create(&pg->done_cond, pp);
+	rv = sip_resolve(uri, pp, &pg->dest, why, sizeof(why));
+	if (rv != APR_SUCCESS) {
+		sb_stream_printf(out, "%s\n", why);
+		apr_pool_destroy(pp);
+		return rv;
+	}
+	/* Responses come back where the request left: same worker. */
+	worker = pg->dest.transport == SIPS_TP_UDP ? p->listen_worker
+						   : sb_loop_pick(p->loop);
+	sb_worker_call(worker, ping_start, pg);
+	if (pg->start_rv != APR_SUCCESS) {
+		sb_stream_printf(out, "cannot send OPTIONS to %s: %s\n", uri,
+				 apr_strerror(pg->start_rv, why, sizeof(why)));
+		apr_pool_destroy(pp);
+		return pg->start_rv;
+	}
+	if (ping_wait(pg) != APR_SUCCESS) {
+		sb_stream_printf(out, "no final response from %s\n", uri);
+		return APR_TIMEUP;
+	}
+	sb_stream_printf(out, "%d %s from %s %s:%u in %.1f ms\n", pg->status,
+			 pg->reason, flow_transport_name(pg->dest.transport),
+			 pg->dest.host, (unsigned)pg->dest.port,
+			 (double)(pg->answered - pg->sent) / 1000.0);
+	rv = pg->status >= 200 && pg->status < 300 ? APR_SUCCESS : SB_ENOTFOUND;
+	ping_release(pg);
+	return rv;
+}

@@ -1,0 +1,60 @@
+/* tls_verify.c — the checks of a TLS connection, by the role we play. */
+#include <openssl/x509v3.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "sip_msg.h"
+#include "tls_verify.h"
+
+int tls_verify_outbound(unsigned policy)
+{
+	return policy == SIPS_VERIFY_OUT || policy == SIPS_VERIFY_ALL ||
+	       policy == SIPS_VERIFY_SUBJECTS_OUT ||
+	       policy == SIPS_VERIFY_SUBJECTS_ALL;
+}
+
+apr_status_t tls_client_prepare(stream_conn_t *c)
+{
+	const sips_settings_t *s = &c->profile->settings;
+	X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
+	const char *host = c->host;
+	int is_ip = host && (sip_uri_is_ipv4(host, strlen(host)) ||
+			     sip_uri_is_ipv6(host, strlen(host)));
+
+	/* SNI carries names only (RFC 6066 3). */
+	if (host && !is_ip && !SSL_set_tlsext_host_name(c->ssl, host))
+		return SB_ETLS;
+	if (!tls_verify_outbound(s->tls_verify_policy)) {
+		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
+		return APR_SUCCESS;
+	}
+	if (!c->profile->tls->cafile_path) {
+		sb_log(SB_LOG_ERR, "SB02041",
+		       "profile %s: cannot verify %s: no cafile.pem in %s",
+		       c->profile->name, c->peer, s->tls_cert_dir);
+		return SB_ECONFIG;
+	}
+	SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+	X509_VERIFY_PARAM_set_depth(param, (int)s->tls_verify_depth);
+	/* The peer acts as a server here: its EKU must allow serverAuth. */
+	if (!X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER))
+		return SB_ETLS;
+	X509_VERIFY_PARAM_set_hostflags(
+		param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+			       (s->tls_verify_wildcard
+					? 0
+					: X509_CHECK_FLAG_NO_WILDCARDS));
+	if (host && is_ip) {
+		char bare[64];
+
+		apr_cpystrn(bare, host[0] == '[' ? host + 1 : host,
+			    sizeof(bare));
+		bare[strcspn(bare, "]")] = '\0';
+		if (!X509_VERIFY_PARAM_set1_ip_asc(param, bare))
+			return SB_ETLS;
+	} else if (host && !SSL_set1_host(c->ssl, host)) {
+		return SB_ETLS;
+	}
+	if (!s->tls_verify_date)
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+	return APR_SUCCESS;
+}

@@ -220,11 +220,16 @@ def millis(value):
     return ((h * 60 + m) * 60 + s) * 1000 + us / 1000
 
 
-def last_event(path):
-    """The last event of a SIPp error file (SIPp does not end them)."""
-    text = tail(path, 3)
-    events = re.split(r"\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: ", text)
-    return events[-1].strip()[:200] if events else ""
+def first_event(path):
+    """The first event of a SIPp error file, the cause of what follows
+    (SIPp does not end its events with a newline)."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read(4096)
+    except FileNotFoundError:
+        return ""
+    events = re.split(r"\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: ", text)[1:]
+    return events[0].strip().split("\n")[0][:200] if events else ""
 
 
 def window_rate(rows, begin, end, name):
@@ -318,7 +323,7 @@ class SippRun:
             rows = read_stats(base + ".csv")
             if proc.returncode not in (0, 1, 97, 99, -signal.SIGUSR1):
                 res["errors"].append("sipp exit %s: %s" % (
-                    proc.returncode, last_event(base + "-errors.log") or
+                    proc.returncode, first_event(base + "-errors.log") or
                     tail(base + ".out", 1).strip()))
             if not rows:
                 res["errors"].append("no SIPp statistics in %s.csv" % base)
@@ -337,7 +342,9 @@ class SippRun:
             res["offered"] += window_rate(rows, begin, end, "OutgoingCall(C)")
             weighted += millis(last.get("ResponseTime1(C)")) * ok
             if counter(last, "FailedCall(C)"):
-                res["errors"].append(last_event(base + "-errors.log"))
+                res["errors"].append("%s-errors.log: %s" % (
+                    os.path.basename(base),
+                    first_event(base + "-errors.log")))
         if res["ok"]:
             res["latency_ms"] = weighted / res["ok"]
         return res

@@ -447,9 +447,9 @@ static void conn_close(stream_conn_t *c, const char *reason)
 	apr_thread_mutex_unlock(p->lock);
 	conn_limits_release(p, c->transport, c->from.peer_ip);
 	sb_log(SB_LOG_INFO, "SB02020",
-	       "profile %s: closed %s flow %" APR_UINT64_T_FMT " from %s: %s",
-	       p->name, flow_transport_name(c->transport), c->flow_id, c->peer,
-	       reason);
+	       "profile %s: closed %s flow %" APR_UINT64_T_FMT " %s %s: %s",
+	       p->name, flow_transport_name(c->transport), c->flow_id,
+	       c->is_client ? "to" : "from", c->peer, reason);
 	if (sb_worker_post(c->worker, stream_conn_free, c) != APR_SUCCESS)
 		stream_conn_free(c);
 }
@@ -620,8 +620,9 @@ static void close_on_this_worker(void *baton)
 
 void stream_conn_send(stream_conn_t *c, const char *buf, apr_size_t len)
 {
-	if (c->state != CONN_OPEN && c->state != CONN_TLS_HANDSHAKING)
+	if (c->state == CONN_CLOSED)
 		return;
+	/* Queued while connecting: flushed once the connection is open. */
 	conn_queue(c, buf, len);
 	conn_flush(c);
 	conn_update_interest(c);

@@ -254,7 +254,7 @@ def s_server(tmp_path, ssl_dir, pem="agent.pem"):
     log = open(os.path.join(str(tmp_path), "s_server-%d.out" % port), "w")
     proc = subprocess.Popen(
         ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-         "-cert", os.path.join(ssl_dir, pem), "-quiet", "-naccept", "1"],
+         "-cert", os.path.join(ssl_dir, pem), "-quiet"],
         stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
     assert wait_for(lambda: _listening(port), timeout=10)
     return proc, port, log.name

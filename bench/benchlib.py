@@ -311,6 +311,7 @@ class SippRun:
             procs.stop(proc)
         res = self.figures(clients, started + self.warmup, stopped)
         res["cpu_s"] = group_cpu(self.system.proc.pid) - cpu_before
+        res["wall_s"] = time.time() - started
         res["tls_connections"] = self.system.tunnel.connections() - \
             tls_before
         return res

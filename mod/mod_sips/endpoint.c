@@ -5,11 +5,12 @@
 #include "sipsbridge/sb_log.h"
 #include "config.h"
 #include "endpoint.h"
+#include "registrar.h"
 #include "sip_build.h"
 #include "tp_stream.h"
 
-/* Methods we answer; REGISTER and calls come with their issues. */
-#define SIPS_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS"
+/* Methods we answer; calls come with the dialplan. */
+#define SIPS_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
 #define SIPS_SUPPORTED "path, outbound"
 #define SIPS_ACCEPT "application/sdp"
 
@@ -136,7 +137,7 @@ apr_status_t endpoint_send(const sip_target_t *to, const char *buf,
 }
 
 /* Build, then send through the server transaction. */
-static void respond(txn_server_t *txn, const sip_msg_t *req,
+void endpoint_respond(txn_server_t *txn, const sip_msg_t *req,
 		    const sip_target_t *from, int status, const char *reason,
 		    const char *const *extra)
 {
@@ -184,28 +185,31 @@ static void handle_request(sips_profile_t *p, txn_server_t *txn,
 
 	switch (req->method) {
 	case SIP_METHOD_OPTIONS:
-		respond(txn, req, from, 200, NULL, options_hdrs);
+		endpoint_respond(txn, req, from, 200, NULL, options_hdrs);
+		return;
+	case SIP_METHOD_REGISTER:
+		registrar_register(p, txn, req, from);
 		return;
 	case SIP_METHOD_INVITE:
 		if (to_has_tag(req)) {
-			respond(txn, req, from, 481, NULL, NULL);
+			endpoint_respond(txn, req, from, 481, NULL, NULL);
 			return;
 		}
 		/* Call routing arrives with the dialplan (issue 5). */
-		respond(txn, req, from, 480, "No Route Yet", NULL);
+		endpoint_respond(txn, req, from, 480, "No Route Yet", NULL);
 		return;
 	case SIP_METHOD_BYE:
 	case SIP_METHOD_CANCEL:
-		respond(txn, req, from, 481, NULL, NULL);
+		endpoint_respond(txn, req, from, 481, NULL, NULL);
 		return;
 	case SIP_METHOD_ACK:
 		return;
 	default:
 		if (to_has_tag(req) && req->method != SIP_METHOD_OTHER) {
-			respond(txn, req, from, 481, NULL, NULL);
+			endpoint_respond(txn, req, from, 481, NULL, NULL);
 			return;
 		}
-		respond(txn, req, from, 405, NULL, allow_hdr);
+		endpoint_respond(txn, req, from, 405, NULL, allow_hdr);
 		return;
 	}
 }
@@ -218,7 +222,7 @@ static void handle_request(sips_profile_t *p, txn_server_t *txn,
 static void handle_cancel(txn_server_t *txn, txn_server_t *invite,
 			  const sip_msg_t *req, const sip_target_t *from)
 {
-	respond(txn, req, from, invite ? 200 : 481, NULL, NULL);
+	endpoint_respond(txn, req, from, invite ? 200 : 481, NULL, NULL);
 }
 
 /* RFC 3261 8.2.2.3: a Require we do not support gets 420. */
@@ -275,7 +279,7 @@ static void receive_request(sips_profile_t *p, const sip_msg_t *req,
 	    require_unsupported(req, &tag)) {
 		const char *const hdrs[] = { "Unsupported", tag, NULL };
 
-		respond(txn, req, from, 420, NULL, hdrs);
+		endpoint_respond(txn, req, from, 420, NULL, hdrs);
 		return;
 	}
 	handle_request(p, txn, req, from);
@@ -297,7 +301,7 @@ static void reject_malformed(sips_profile_t *p, const sip_msg_t *msg,
 	       flow_transport_name(from->transport),
 	       (unsigned long)err->offset, reason);
 	if (msg->is_request && msg->method != SIP_METHOD_ACK)
-		respond(NULL, msg, from, status, reason, NULL);
+		endpoint_respond(NULL, msg, from, status, reason, NULL);
 }
 
 void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,

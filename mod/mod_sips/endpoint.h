@@ -21,6 +21,15 @@ txn_table_t *endpoint_txn_table(void);
 void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,
 		      const sip_target_t *from);
 
+/**
+ * Answer @p req with @p status (reason NULL: the standard phrase) and
+ * the header pairs of @p extra (name, value, ..., NULL), through @p txn
+ * (or straight to @p from when NULL).
+ */
+void endpoint_respond(txn_server_t *txn, const sip_msg_t *req,
+		      const sip_target_t *from, int status, const char *reason,
+		      const char *const *extra);
+
 /** The transport send function: UDP datagram or the flow's queue. */
 apr_status_t endpoint_send(const sip_target_t *to, const char *buf,
 			   apr_size_t len);

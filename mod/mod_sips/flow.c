@@ -106,6 +106,16 @@ void *flow_owner_here(apr_uint64_t id)
 	return owner;
 }
 
+int flow_exists(apr_uint64_t id)
+{
+	int found;
+
+	apr_thread_mutex_lock(table.lock);
+	found = apr_hash_get(table.by_id, &id, sizeof(id)) != NULL;
+	apr_thread_mutex_unlock(table.lock);
+	return found;
+}
+
 apr_size_t flow_count(void)
 {
 	apr_size_t n;

@@ -25,6 +25,8 @@ apr_uint64_t flow_add(sb_worker_t *worker, void *owner);
 void flow_remove(apr_uint64_t id);
 /** The owner of flow @p id if it lives on the calling worker, else NULL. */
 void *flow_owner_here(apr_uint64_t id);
+/** Whether flow @p id is still open. */
+int flow_exists(apr_uint64_t id);
 /** Number of flows in the table. */
 apr_size_t flow_count(void);
 

@@ -5,6 +5,8 @@
 #include "sipsbridge/sb_module.h"
 #include "endpoint.h"
 #include "mod_sips.h"
+#include "reg_commands.h"
+#include "registrar.h"
 
 static mod_sips_t sips;
 
@@ -98,6 +100,29 @@ apr_status_t mod_sips_profile_from_config(mod_sips_t *m, const char *name,
 
 static void sips_shutdown(sb_runtime_t *rt);
 
+/* The directory is read again on reloadxml; profiles keep running. */
+static apr_status_t sips_reload(sb_runtime_t *rt)
+{
+	directory_t *dir;
+	apr_pool_t *pool;
+	apr_status_t rv;
+
+	rv = apr_pool_create(&pool, NULL);
+	if (rv != APR_SUCCESS)
+		return rv;
+	sb_runtime_config_rdlock(rt);
+	rv = directory_load(&dir, sb_runtime_config(rt), pool);
+	sb_runtime_config_unlock(rt);
+	if (rv != APR_SUCCESS) {
+		apr_pool_destroy(pool);
+		return rv;
+	}
+	sb_log(SB_LOG_INFO, "SB02109", "mod_sips: directory has %lu user(s)",
+	       (unsigned long)directory_count(dir));
+	registrar_set_directory(dir, pool);
+	return APR_SUCCESS;
+}
+
 static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 {
 	apr_status_t rv;
@@ -114,12 +139,17 @@ static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 		rv = flow_table_init(sips.pool);
 	if (rv == APR_SUCCESS)
 		rv = endpoint_init(sb_runtime_loop(rt), sips.pool);
+	if (rv == APR_SUCCESS)
+		rv = registrar_init(sb_runtime_dirs(rt)->db_dir, sips.pool);
 	if (rv != APR_SUCCESS)
 		return rv;
+	sips_reload(rt);
 	sb_runtime_config_rdlock(rt);
 	started = build_profiles(&sips, NULL, &sips.profiles);
 	sb_runtime_config_unlock(rt);
 	sips_commands_register(&sips);
+	reg_commands_register(&sips);
+	reg_sweep_start(&sips);
 	if (!started) {
 		sb_log(SB_LOG_CRIT, "SB02108", "mod_sips: no profile started");
 		sips_shutdown(rt);
@@ -133,6 +163,8 @@ static void sips_shutdown(sb_runtime_t *rt)
 	sips_profile_t *p, *next;
 
 	(void)rt;
+	reg_sweep_stop(&sips);
+	reg_commands_unregister();
 	sips_commands_unregister();
 	apr_thread_mutex_lock(sips.lock);
 	for (p = sips.profiles; p; p = next) {
@@ -142,7 +174,8 @@ static void sips_shutdown(sb_runtime_t *rt)
 	sips.profiles = NULL;
 	apr_thread_mutex_unlock(sips.lock);
 	endpoint_shutdown();
+	registrar_shutdown();
 	flow_table_destroy();
 }
 
-SB_MODULE_DEFINE(mod_sips, sips_load, NULL, sips_shutdown);
+SB_MODULE_DEFINE(mod_sips, sips_load, sips_reload, sips_shutdown);

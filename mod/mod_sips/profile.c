@@ -3,6 +3,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
+#include "digest.h"
 #include "profile.h"
 #include "tp_listen.h"
 #include "tp_stream.h"
@@ -76,6 +77,10 @@ apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
 	p->timers.t1 = apr_time_from_msec(p->settings.timer_t1_ms);
 	p->timers.t2 = apr_time_from_msec(p->settings.timer_t2_ms);
 	p->timers.t4 = apr_time_from_msec(p->settings.timer_t4_ms);
+	if (rv == APR_SUCCESS)
+		rv = digest_create(&p->digest,
+				   apr_time_from_sec(p->settings.nonce_ttl),
+				   pool);
 	*out = p;
 	return rv;
 }

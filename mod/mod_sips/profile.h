@@ -30,6 +30,7 @@ typedef struct sips_profile {
 	sips_settings_t settings;
 	txn_timers_t timers; /* from timer-T1/T2/T4 */
 	tls_ctx_t *tls;
+	struct digest *digest; /* nonces of this profile's challenges */
 	sb_loop_t *loop;
 	sb_worker_t *listen_worker;
 	sips_listener_t listeners[SIPS_TP_COUNT];
@@ -44,6 +45,7 @@ typedef struct sips_profile {
 	apr_uint64_t handshakes_ok;
 	apr_uint64_t handshakes_failed;
 	apr_uint64_t udp_datagrams;
+	apr_time_t last_ping; /* all-reg-options-ping, sweep thread only */
 
 	struct sips_profile *next;
 } sips_profile_t;

@@ -58,6 +58,15 @@ typedef struct sips_settings {
 	unsigned idle_timeout;
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
+	unsigned reg_min_expires;
+	unsigned reg_max_expires;
+	unsigned reg_default_expires;
+	unsigned auth_max_failures;
+	unsigned nonce_ttl;
+	const char *auth_algorithms;
+	int all_reg_options_ping;
+	unsigned ping_mean_interval;
+	unsigned flow_timer;
 } sips_settings_t;
 
 /** Fill @p s with every default of the table. */

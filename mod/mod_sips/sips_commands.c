@@ -4,6 +4,7 @@
 #include "sipsbridge/sb_control.h"
 #include "sipsbridge/sb_log.h"
 #include "mod_sips.h"
+#include "reg_commands.h"
 #include "sips_ping.h"
 
 static void print_binds(sb_stream_t *out, const sips_profile_t *p)
@@ -95,15 +96,19 @@ static apr_status_t cmd_status(const char *args, sb_stream_t *out,
 
 	apr_thread_mutex_lock(m->lock);
 	if (!strncmp(args, "profile", 7) && (args[7] == ' ' || !args[7])) {
-		const char *name = args + 7;
+		char *name = apr_pstrdup(pool, args + 7), *state;
+		const char *what;
 
-		while (*name == ' ')
-			name++;
-		p = *name ? find_profile(m, name) : NULL;
-		if (p) {
+		name = apr_strtok(name, " ", &state);
+		what = name ? apr_strtok(NULL, " ", &state) : NULL;
+		p = name ? find_profile(m, name) : NULL;
+		if (p && what && !strcmp(what, "reg")) {
+			reg_commands_list(out, p->name, pool);
+		} else if (p && !what) {
 			print_profile(out, p, pool);
 		} else {
-			sb_stream_printf(out, "no such profile: \"%s\"\n", name);
+			sb_stream_printf(out, "no such profile: \"%s\"\n",
+					 name ? name : "");
 			rv = SB_ENOTFOUND;
 		}
 	} else if (*args) {
@@ -189,6 +194,19 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 	if (!strcmp(verb, "ping"))
 		return ping_profile(m, name, apr_strtok(NULL, " ", &state),
 				    out, pool);
+	if (!strcmp(verb, "check_sync") || !strcmp(verb, "notify") ||
+	    !strcmp(verb, "options")) {
+		apr_thread_mutex_lock(m->lock);
+		p = find_profile(m, name);
+		apr_thread_mutex_unlock(m->lock);
+		if (!p || !p->running) {
+			sb_stream_printf(out, "profile %s is not running\n",
+					 name);
+			return SB_ENOTFOUND;
+		}
+		return reg_commands_profile_verb(
+			p, verb, apr_strtok(NULL, " ", &state), out);
+	}
 	apr_thread_mutex_lock(m->lock);
 	p = find_profile(m, name);
 	if (!strcmp(verb, "stop")) {
@@ -218,12 +236,13 @@ apr_status_t sips_commands_register(mod_sips_t *m)
 {
 	apr_status_t rv;
 
-	rv = sb_control_register("sips status", "sips status [profile NAME]",
+	rv = sb_control_register("sips status", "sips status [profile NAME [reg]]",
 				 "profiles, binds, certificates, connections",
 				 cmd_status, m);
 	if (rv == APR_SUCCESS)
 		rv = sb_control_register("sips profile",
-					 "sips profile NAME start|stop|restart|ping URI",
+					 "sips profile NAME start|stop|restart|ping URI|"
+					 "check_sync|notify|options USER@DOMAIN",
 					 "start or stop one profile",
 					 cmd_profile, m);
 	return rv;

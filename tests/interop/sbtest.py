@@ -81,6 +81,8 @@ class Switch:
         sets = dict(overrides or {})
         if not shipped_ports:
             sets.setdefault("local_ip_v4", "127.0.0.1")
+            sets.setdefault("domain", "127.0.0.1")
+            sets.setdefault("domain_name", "127.0.0.1")
             for name in ("internal_sip_port", "internal_tls_port",
                          "external_sip_port", "external_tls_port"):
                 sets.setdefault(name, str(free_port()))
@@ -115,6 +117,7 @@ class Switch:
             make_pki(self.ssl_dir(profile))
 
     def start(self, expect_ready=True, timeout=20):
+        ready_before = self.log().count("SB00006")
         self.proc = subprocess.Popen(
             [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run", self.run_dir,
              "-log", self.log_dir, "-db", self.db_dir, "-mod", MODDIR,
@@ -124,7 +127,7 @@ class Switch:
             return self
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "SB00006" in self.log():
+            if self.log().count("SB00006") > ready_before:
                 return self
             if self.proc.poll() is not None:
                 raise AssertionError("sipsbridge exited %s:\n%s" % (

@@ -111,8 +111,9 @@ static const profile_param_t params[] = {
 	    604800, "registration time when the phone names none"),
 	ROW("auth-max-failures", PARAM_UINT, auth_max_failures, "3", 1, 100,
 	    "wrong digest answers from one source for one user before 403"),
-	ROW("auth-algorithms", PARAM_STRING, auth_algorithms, "SHA-256,MD5",
-	    0, 0, "digest challenges offered, in order (SHA-256, MD5)"),
+	ROW("auth-algorithms", PARAM_STRING, auth_algorithms, "MD5", 0, 0,
+	    "digest challenges offered, in order: MD5, SHA-256 (some phones, "
+	    "baresip among them, fail on any challenge they cannot do)"),
 	ROW("nonce-ttl", PARAM_UINT, nonce_ttl, "60", 5, 3600,
 	    "seconds a digest nonce stays fresh (then stale=true)"),
 	ROW("all-reg-options-ping", PARAM_BOOL, all_reg_options_ping, "false",

@@ -106,8 +106,11 @@ const char *sip_build_reason(int status)
 	return "Unknown";
 }
 
-static const char alnum[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/*
+ * Lower case and digits only: naive peers (SIPp among them) look for
+ * the text "CSeq" anywhere in a message, and a tag must never hold it.
+ */
+static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /* Fill out with len characters of alnum from the system CSPRNG. */
 static void random_chars(char *out, apr_size_t len)
@@ -122,10 +125,10 @@ static void random_chars(char *out, apr_size_t len)
 		 */
 		if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
 			abort();
-		/* 248 = 4 * 62: bytes above it would favour some letters. */
+		/* 252 = 7 * 36: bytes above it would favour some letters. */
 		for (i = 0; i < sizeof(raw) && n < len; i++)
-			if (raw[i] < 248)
-				out[n++] = alnum[raw[i] % 62];
+			if (raw[i] < 252)
+				out[n++] = alnum[raw[i] % 36];
 	}
 }
 
@@ -140,9 +143,9 @@ const char *sip_build_random(apr_pool_t *pool, apr_size_t len)
 
 const char *sip_build_branch(apr_pool_t *pool)
 {
-	/* RFC 3261 8.1.1.7 magic cookie; 22 x log2(62) = 131 bits. */
+	/* RFC 3261 8.1.1.7 magic cookie; 24 x log2(36) = 124 bits. */
 	static const char cookie[] = "z9hG4bK";
-	const apr_size_t n = sizeof(cookie) - 1, rnd = 22;
+	const apr_size_t n = sizeof(cookie) - 1, rnd = 24;
 	char *s = apr_palloc(pool, n + rnd + 1);
 
 	memcpy(s, cookie, n);

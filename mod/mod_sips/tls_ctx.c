@@ -236,6 +236,13 @@ static apr_status_t load_cafile(tls_ctx_t *t, const sips_settings_t *s,
 		verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 	SSL_CTX_set_verify(t->ssl_ctx, verify, NULL);
 	SSL_CTX_set_verify_depth(t->ssl_ctx, (int)s->tls_verify_depth);
+	/*
+	 * Accepted connections: we are the server, so a client certificate
+	 * must allow clientAuth. Connections we open set serverAuth on
+	 * their own SSL (tls_verify.c): the check follows the TLS role.
+	 */
+	X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(t->ssl_ctx),
+				      X509_PURPOSE_SSL_CLIENT);
 	if (!s->tls_verify_date)
 		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(t->ssl_ctx),
 					    X509_V_FLAG_NO_CHECK_TIME);

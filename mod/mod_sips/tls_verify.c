@@ -1,4 +1,7 @@
 /* tls_verify.c — the checks of a TLS connection, by the role we play. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bio.h>
 #include <openssl/x509v3.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
@@ -57,4 +60,45 @@ apr_status_t tls_client_prepare(stream_conn_t *c)
 	if (!s->tls_verify_date)
 		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
 	return APR_SUCCESS;
+}
+
+/* "CN=x,O=y": the form `openssl x509 -nameopt RFC2253` prints. */
+static void rfc2253_name(X509_NAME *name, char *out, apr_size_t len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int n = 0;
+
+	out[0] = '\0';
+	if (!bio)
+		return;
+	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+	n = BIO_read(bio, out, (int)len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	BIO_free(bio);
+}
+
+int tls_server_subject_ok(stream_conn_t *c, char *subject, apr_size_t len)
+{
+	const sips_settings_t *s = &c->profile->settings;
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	char *list, *one, *state, rfc[256];
+
+	subject[0] = '\0';
+	if (s->tls_verify_policy != SIPS_VERIFY_SUBJECTS_IN &&
+	    s->tls_verify_policy != SIPS_VERIFY_SUBJECTS_ALL)
+		return 1;
+	if (!peer)
+		return 0;
+	X509_NAME_oneline(X509_get_subject_name(peer), subject, (int)len);
+	rfc2253_name(X509_get_subject_name(peer), rfc, sizeof(rfc));
+	list = strdup(s->tls_verify_in_subjects ? s->tls_verify_in_subjects
+						: "");
+	if (!list)
+		return 0;
+	for (one = apr_strtok(list, "|", &state); one;
+	     one = apr_strtok(NULL, "|", &state))
+		if (!strcmp(one, subject) || !strcmp(one, rfc))
+			break;
+	free(list);
+	return one != NULL;
 }

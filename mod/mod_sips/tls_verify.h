@@ -13,6 +13,14 @@
  */
 apr_status_t tls_client_prepare(stream_conn_t *c);
 
+/**
+ * After an accepted handshake: with tls-verify-policy subjects_in or
+ * subjects_all, the client's subject must be one of
+ * tls-verify-in-subjects (|-separated, RFC 2253 or /-form). Returns 0
+ * when the connection may stay.
+ */
+int tls_server_subject_ok(stream_conn_t *c, char *subject, apr_size_t len);
+
 /** Whether policy @p policy verifies peers we connect to. */
 int tls_verify_outbound(unsigned policy);
 

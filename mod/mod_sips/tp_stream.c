@@ -112,6 +112,20 @@ static void conn_handshake(stream_conn_t *c)
 		c->profile->handshakes_ok++;
 		apr_thread_mutex_unlock(c->profile->lock);
 		log_handshake_ok(c);
+		if (!c->is_client) {
+			char subject[256];
+
+			if (!tls_server_subject_ok(c, subject,
+						   sizeof(subject))) {
+				sb_log(SB_LOG_WARNING, "SB02013",
+				       "profile %s: flow %" APR_UINT64_T_FMT
+				       " from %s: client subject \"%s\" not "
+				       "in tls-verify-in-subjects",
+				       c->profile->name, c->flow_id, c->peer,
+				       subject[0] ? subject : "(none)");
+				conn_close(c, "client subject refused");
+			}
+		}
 		return;
 	}
 	err = SSL_get_error(c->ssl, r);

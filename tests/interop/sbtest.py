@@ -118,11 +118,14 @@ class Switch:
 
     def start(self, expect_ready=True, timeout=20):
         ready_before = self.log().count("SB00006")
-        self.proc = subprocess.Popen(
-            [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run", self.run_dir,
-             "-log", self.log_dir, "-db", self.db_dir, "-mod", MODDIR,
-             "-threads", "2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # stderr to a file: a pipe nobody reads would block the daemon.
+        self.stderr_path = os.path.join(self.root, "stderr.%d" % time.time_ns())
+        with open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(
+                [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run",
+                 self.run_dir, "-log", self.log_dir, "-db", self.db_dir,
+                 "-mod", MODDIR, "-threads", "2"],
+                stdout=subprocess.DEVNULL, stderr=err)
         if not expect_ready:
             return self
         deadline = time.time() + timeout
@@ -144,7 +147,11 @@ class Switch:
             raise AssertionError("sipsbridge did not exit")
 
     def stderr(self):
-        return self.proc.stderr.read() if self.proc.stderr else ""
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                return f.read()
+        except (AttributeError, FileNotFoundError):
+            return ""
 
     def log(self):
         try:
@@ -279,3 +286,46 @@ def set_param(sw, profile, name, value):
     else:
         text = text.replace("<settings>", "<settings>\n    " + new, 1)
     open(path, "w").write(text)
+
+
+class Baresip:
+    """baresip (Debian baresip-core) as a phone, headless."""
+
+    def __init__(self, tmp_path, account, cafile, seconds=30,
+                 extra_modules=(), certificate=None):
+        self.dir = os.path.join(str(tmp_path), "baresip-%d" % free_port())
+        os.makedirs(self.dir)
+        self.port = free_port(pair=True)
+        mods = ["g711.so", "aufile.so", "srtp.so", *extra_modules]
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write("sip_listen 127.0.0.1:%d\n" % self.port)
+            f.write("sip_cafile %s\n" % cafile)
+            if certificate:
+                # baresip opens no TLS transport without one.
+                f.write("sip_certificate %s\n" % certificate)
+            f.write("net_interface 127.0.0.1\n")
+            f.write("module_path /usr/lib/baresip/modules\n")
+            for m in mods:
+                f.write("module %s\n" % m)
+            f.write("module_app account.so\nmodule_app menu.so\n")
+            f.write("audio_player aufile,/dev/null\n")
+            f.write("audio_source aufile,/dev/null\n")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(account + "\n")
+        self.log_path = os.path.join(self.dir, "baresip.out")
+        self.proc = subprocess.Popen(
+            ["baresip", "-f", self.dir, "-t", str(seconds)],
+            stdin=subprocess.DEVNULL, stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT)
+
+    def output(self):
+        return open(self.log_path, errors="replace").read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

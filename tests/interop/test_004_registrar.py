@@ -164,3 +164,152 @@ def test_requests_to_phone_ride_its_tls_flow(tmp_path):
     finally:
         tunnel.close()
         sw.stop()
+
+
+def test_mtls_client_certificates_checked_as_server(tmp_path):
+    from sbtest import s_client, gentls, make_pki
+    sw = Switch(tmp_path)
+    sw.make_demo_pki()
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1",
+           "-out", "phone1.pem")
+    gentls("create_client", "-base", internal, "-cn", "phone2",
+           "-out", "phone2.pem")
+    other = os.path.join(str(tmp_path), "otherca")
+    make_pki(other)
+    gentls("create_client", "-base", other, "-cn", "phone1",
+           "-out", "stranger.pem")
+    set_param(sw, "internal", "tls-verify-policy", "subjects_in")
+    set_param(sw, "internal", "tls-require-client-cert", "true")
+    set_param(sw, "internal", "tls-verify-in-subjects",
+              "CN=phone1,O=sipsbridge")
+    sw.start()
+    try:
+        port = sw.ports["internal_tls_port"]
+        cafile = os.path.join(internal, "cafile.pem")
+
+        def hello(pem):
+            """The CRLF pong, or "" when the switch refused us."""
+            import socket
+            import ssl
+            ctx = ssl.create_default_context(cafile=cafile)
+            ctx.check_hostname = False
+            if pem:
+                ctx.load_cert_chain(pem)
+            try:
+                raw = socket.create_connection(("127.0.0.1", port),
+                                               timeout=5)
+                s = ctx.wrap_socket(raw)
+                s.sendall(b"\r\n\r\n")
+                data = s.recv(16)
+                s.close()
+                return data.decode()
+            except (OSError, ssl.SSLError):
+                return ""
+
+        assert "\r\n" == hello(os.path.join(internal, "phone1.pem"))[:2]
+        assert hello(None) == ""
+        assert hello(os.path.join(other, "stranger.pem")) == ""
+        assert hello(os.path.join(internal, "phone2.pem")) == ""
+        log = sw.log()
+        assert grep(r"SB02013 .*client subject \"/O=sipsbridge/CN=phone2\"",
+                    log), log
+        assert grep(r"SB02010 profile internal: TLS handshake ok.*"
+                    r"CN=phone1, verify: ok", log), log
+    finally:
+        sw.stop()
+
+
+def _register_udp(port, auth=None, branch="z9hG4bKr1", cseq=1):
+    import socket
+    msg = ("REGISTER sip:127.0.0.1:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=%s;rport\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: <sip:1003@127.0.0.1>;tag=replay\r\n"
+           "To: <sip:1003@127.0.0.1>\r\n"
+           "Call-ID: replay-test@127.0.0.1\r\n"
+           "CSeq: %d REGISTER\r\n"
+           "Contact: <sip:1003@127.0.0.1:5999>\r\n"
+           "%s"
+           "Content-Length: 0\r\n\r\n"
+           % (port, branch, cseq,
+              "Authorization: %s\r\n" % auth if auth else ""))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    data = s.recv(65536).decode()
+    s.close()
+    return data
+
+
+def test_replayed_nonce_count_refused(tmp_path):
+    import hashlib
+    sw = reg_switch(tmp_path)
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        first = _register_udp(port)
+        assert first.startswith("SIP/2.0 401"), first
+        chal = re.search(r'WWW-Authenticate: Digest (.*)', first).group(1)
+        realm = re.search(r'realm="([^"]+)"', chal).group(1)
+        nonce = re.search(r'nonce="([^"]+)"', chal).group(1)
+        uri = "sip:127.0.0.1:%d" % port
+
+        def md5(x):
+            return hashlib.md5(x.encode()).hexdigest()
+
+        ha1 = md5("1003:%s:1234" % realm)
+        ha2 = md5("REGISTER:%s" % uri)
+        resp = md5("%s:%s:00000001:abc:auth:%s" % (ha1, nonce, ha2))
+        auth = ('Digest username="1003", realm="%s", nonce="%s", uri="%s", '
+                'response="%s", algorithm=MD5, qop=auth, nc=00000001, '
+                'cnonce="abc"' % (realm, nonce, uri, resp))
+        ok = _register_udp(port, auth, branch="z9hG4bKr2", cseq=2)
+        assert ok.startswith("SIP/2.0 200"), ok
+        # The same nonce-count again, in a new transaction: refused.
+        again = _register_udp(port, auth, branch="z9hG4bKr3", cseq=3)
+        assert again.startswith("SIP/2.0 401"), again
+        assert grep(r"SB02411 .*1003@127\.0\.0\.1 .*nonce-count replayed",
+                    sw.log()), sw.log()
+    finally:
+        sw.stop()
+
+
+def test_baresip_over_tls_gets_options_and_notify_on_its_flow(tmp_path):
+    from sbtest import Baresip
+    from sbtest import gentls
+    sw = Switch(tmp_path)
+    sw.make_demo_pki()
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1004",
+           "-out", "phone1004.pem")
+    sw.start()
+    port = sw.ports["internal_tls_port"]
+    phone = Baresip(tmp_path,
+                    "<sip:1004@127.0.0.1:%d;transport=tls>;auth_pass=1234;"
+                    "regint=600" % port,
+                    os.path.join(internal, "cafile.pem"),
+                    certificate=os.path.join(internal, "phone1004.pem"))
+    try:
+        assert wait_for(lambda: "1004@127.0.0.1" in bindings(sw),
+                        timeout=15), bindings(sw) + phone.output()
+        listing = bindings(sw)
+        flow = re.search(r"1004@127\.0\.0\.1 .* tls\s+(\d+)\s+open",
+                         listing)
+        assert flow, listing
+        flow = flow.group(1)
+        out = sw.cli("sips profile internal options 1004@127.0.0.1").stdout
+        assert out.startswith("200 ") and "tls flow %s" % flow in out, out
+        out = sw.cli("sips profile internal notify 1004@127.0.0.1",
+                     check=False).stdout
+        # Whatever baresip thinks of the event, it answered on the flow.
+        assert re.match(r"[2-6]\d\d ", out) and not out.startswith(
+            ("408", "480", "503")), out
+        assert "tls flow %s" % flow in out, out
+        # One TLS connection in all, and the switch opened none.
+        status = sw.cli("sips status profile internal").stdout
+        assert "tls 1;" in status, status
+        assert not grep(r"SB02001 .*connecting", sw.log())
+    finally:
+        phone.close()
+        sw.stop()

@@ -51,7 +51,7 @@ struct digest {
 };
 
 static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* base64url without padding (RFC 4648 5); out gets 4n/3 chars + NUL. */
 static void b64_encode(const unsigned char *in, apr_size_t len, char *out)
@@ -110,8 +110,8 @@ static int nonce_decode(const sip_str_t *s, unsigned char *out)
 }
 
 /* HMAC-SHA256(secret, a || b) truncated to @p outlen bytes. */
-static int mac_trunc(digest_t *d, const void *a, apr_size_t alen,
-		     const char *b, unsigned char *out, apr_size_t outlen)
+static int mac_trunc(digest_t *d, const void *a, apr_size_t alen, const char *b,
+		     unsigned char *out, apr_size_t outlen)
 {
 	OSSL_PARAM params[2];
 	unsigned char full[EVP_MAX_MD_SIZE];
@@ -333,8 +333,7 @@ static const struct {
 };
 
 /* Unquote @p in into @p buf; 0 or -1 when absent or too long. */
-static int field(const sip_str_t *in, char *buf, apr_size_t len,
-		 sip_str_t *out)
+static int field(const sip_str_t *in, char *buf, apr_size_t len, sip_str_t *out)
 {
 	apr_size_t n;
 
@@ -454,8 +453,8 @@ static int hash_hex(const EVP_MD *md, const sip_str_t *p, int n, char *hex)
 }
 
 /* RFC 7616 3.4.1-3.4.3: the response the client should have sent. */
-static int expected(const sip_auth_t *a, const creds_t *c,
-		    const char *method, const char *password, char *out)
+static int expected(const sip_auth_t *a, const creds_t *c, const char *method,
+		    const char *password, char *out)
 {
 	char ha1[HEX_MAX], ha2[HEX_MAX];
 	sip_str_t p[6];
@@ -491,8 +490,7 @@ static int expected(const sip_auth_t *a, const creds_t *c,
 }
 
 /* Nonce-count bookkeeping for a correct, fresh response; under lock. */
-static digest_result_e count_use(digest_t *d, const creds_t *c,
-				 apr_time_t now)
+static digest_result_e count_use(digest_t *d, const creds_t *c, apr_time_t now)
 {
 	apr_uint64_t nc = c->has_qop ? c->nc : NC_SPENT;
 	nonce_ent_t *e;

@@ -19,10 +19,7 @@
 typedef struct digest digest_t;
 
 /** Hash of a challenge; verification also accepts the -sess forms. */
-typedef enum {
-	DIGEST_ALG_MD5 = 0,
-	DIGEST_ALG_SHA256
-} digest_alg_e;
+typedef enum { DIGEST_ALG_MD5 = 0, DIGEST_ALG_SHA256 } digest_alg_e;
 
 /** Outcome of digest_verify(); only DIGEST_OK authenticates. */
 typedef enum {

@@ -158,13 +158,18 @@ static void challenge(reg_req_t *r, int stale, int status)
 	for (alg = apr_strtok(algs, ", ", &state); alg;
 	     alg = apr_strtok(NULL, ", ", &state)) {
 		int sha = !strcasecmp(alg, "SHA-256");
+		const char *value;
 
 		if (!sha && strcasecmp(alg, "MD5"))
 			continue;
+		value = digest_challenge(r->p->digest, r->pool, r->realm,
+					 sha ? DIGEST_ALG_SHA256
+					     : DIGEST_ALG_MD5,
+					 stale);
+		if (!value)
+			continue;
 		APR_ARRAY_PUSH(h, const char *) = "WWW-Authenticate";
-		APR_ARRAY_PUSH(h, const char *) = digest_challenge(
-			r->p->digest, r->pool, r->realm,
-			sha ? DIGEST_ALG_SHA256 : DIGEST_ALG_MD5, stale);
+		APR_ARRAY_PUSH(h, const char *) = value;
 	}
 	APR_ARRAY_PUSH(h, const char *) = NULL;
 	endpoint_respond(r->txn, r->req, r->from, status, NULL,

@@ -125,16 +125,17 @@ static const char *answer(apr_pool_t *p, const sip_auth_t *a)
 	const char *alg = field(p, &a->algorithm), *qop = field(p, &a->qop);
 	const char *nonce = field(p, &a->nonce), *cn = field(p, &a->cnonce);
 	const char *nc = field(p, &a->nc), *ha1, *ha2;
-	const EVP_MD *md = strncasecmp(alg, "SHA-256", 7) ? EVP_md5()
-							   : EVP_sha256();
+	const EVP_MD *md =
+	    strncasecmp(alg, "SHA-256", 7) ? EVP_md5() : EVP_sha256();
 
-	ha1 = hex_h(p, md, apr_pstrcat(p, field(p, &a->username), ":",
-				       field(p, &a->realm), ":pw", NULL));
+	ha1 = hex_h(p, md,
+		    apr_pstrcat(p, field(p, &a->username), ":",
+				field(p, &a->realm), ":pw", NULL));
 	if (strstr(alg, "-sess") || strstr(alg, "-SESS"))
-		ha1 = hex_h(p, md, apr_pstrcat(p, ha1, ":", nonce, ":", cn,
-					       NULL));
-	ha2 = hex_h(p, md,
-		    apr_pstrcat(p, "REGISTER:", field(p, &a->uri), NULL));
+		ha1 = hex_h(p, md,
+			    apr_pstrcat(p, ha1, ":", nonce, ":", cn, NULL));
+	ha2 =
+	    hex_h(p, md, apr_pstrcat(p, "REGISTER:", field(p, &a->uri), NULL));
 	if (a->qop.ptr)
 		return hex_h(p, md,
 			     apr_pstrcat(p, ha1, ":", nonce, ":", nc, ":", cn,
@@ -155,8 +156,8 @@ static void verify(const sip_auth_t *auth, int live)
 		CHECK(r == DIGEST_BAD_NONCE || r == DIGEST_MALFORMED);
 	if (r != DIGEST_OK)
 		return;
-	again = digest_verify(dg, auth, "REGISTER", REALM, "pw",
-			      apr_time_now());
+	again =
+	    digest_verify(dg, auth, "REGISTER", REALM, "pw", apr_time_now());
 	CHECK(again == DIGEST_REPLAY || again == DIGEST_STALE);
 	CHECK(digest_verify(dg, auth, "REGISTER", REALM, "other",
 			    apr_time_now()) == DIGEST_WRONG);

@@ -401,20 +401,11 @@ static const char *token(const char *p, const char *end, sip_str_t *t)
 /* host [ COLON port ] of a Via sent-by; p moves past it. */
 static apr_status_t sent_by(const char **pp, const char *end, sip_via_t *v)
 {
-	const char *p = *pp, *h = p, *d;
+	const char *p = *pp, *d;
 	apr_uint64_t port;
 
-	if (p < end && *p == '[') {
-		p = memchr(p, ']', (apr_size_t)(end - p));
-		if (p == NULL)
-			return SB_EMALFORMED;
-		p++;
-	} else {
-		p = sip_parse_span(p, end, SIP_CC_HOST);
-	}
-	v->host = sip_str(h, (apr_size_t)(p - h));
-	v->host_type = sip_uri_host_type(h, v->host.len);
-	if (v->host_type == SIP_HOST_NONE)
+	if (sip_uri_scan_host(&p, end, &v->host, &v->host_type) !=
+	    APR_SUCCESS)
 		return SB_EMALFORMED;
 	d = sws_char(p, end, ':');
 	if (d != NULL) {

@@ -316,6 +316,13 @@ apr_status_t sip_uri_param(const sip_uri_t *uri, const char *name,
 int sip_uri_is_ipv4(const char *s, apr_size_t len);
 int sip_uri_is_ipv6(const char *s, apr_size_t len);
 
+/**
+ * Scan a host ([IPv6], IPv4 or hostname) at @p *pp, moving past it;
+ * shared by URIs and Via sent-by. SB_EMALFORMED when invalid.
+ */
+apr_status_t sip_uri_scan_host(const char **pp, const char *end,
+			       sip_str_t *host, sip_host_type_e *type);
+
 /** Host, hostname or [IPv6] / IPv4 form; SIP_HOST_NONE when invalid. */
 sip_host_type_e sip_uri_host_type(const char *s, apr_size_t len);
 

@@ -210,7 +210,7 @@ static apr_status_t parse_userinfo(sip_uri_t *uri, const char *p,
 /* SIP-URI / SIPS-URI after "sip:" (RFC 3261 19.1.1, 25.1). */
 static apr_status_t parse_sip(sip_uri_t *uri, const char *p, const char *end)
 {
-	const char *at = memchr(p, '@', (apr_size_t)(end - p)), *h, *d;
+	const char *at = memchr(p, '@', (apr_size_t)(end - p)), *d;
 	apr_uint64_t port;
 
 	if (at != NULL) {
@@ -220,18 +220,8 @@ static apr_status_t parse_sip(sip_uri_t *uri, const char *p, const char *end)
 			return SB_EMALFORMED;
 		p = at + 1;
 	}
-	h = p;
-	if (p < end && *p == '[') {
-		p = memchr(p, ']', (apr_size_t)(end - p));
-		if (p == NULL)
-			return SB_EMALFORMED;
-		p++;
-	} else {
-		p = sip_parse_span(p, end, SIP_CC_HOST);
-	}
-	uri->host = sip_str(h, (apr_size_t)(p - h));
-	uri->host_type = sip_uri_host_type(h, uri->host.len);
-	if (uri->host_type == SIP_HOST_NONE)
+	if (sip_uri_scan_host(&p, end, &uri->host, &uri->host_type) !=
+	    APR_SUCCESS)
 		return SB_EMALFORMED;
 	if (p < end && *p == ':') {
 		d = ++p;
@@ -307,6 +297,27 @@ static apr_status_t parse_uri(const char *s, apr_size_t len, sip_uri_t *uri)
 	uri->opaque = sip_str(p, (apr_size_t)(end - p));
 	p = span_esc(p, end, SIP_CC_URIC);
 	return p == end ? APR_SUCCESS : SB_EMALFORMED;
+}
+
+apr_status_t sip_uri_scan_host(const char **pp, const char *end,
+			       sip_str_t *host, sip_host_type_e *type)
+{
+	const char *h = *pp, *p = h;
+
+	if (p < end && *p == '[') {
+		p = memchr(p, ']', (apr_size_t)(end - p));
+		if (p == NULL)
+			return SB_EMALFORMED;
+		p++;
+	} else {
+		p = sip_parse_span(p, end, SIP_CC_HOST);
+	}
+	*host = sip_str(h, (apr_size_t)(p - h));
+	*type = sip_uri_host_type(h, host->len);
+	if (*type == SIP_HOST_NONE)
+		return SB_EMALFORMED;
+	*pp = p;
+	return APR_SUCCESS;
 }
 
 apr_status_t sip_uri_parse(const char *s, apr_size_t len, sip_uri_t *uri)

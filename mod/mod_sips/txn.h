@@ -104,4 +104,10 @@ apr_status_t txn_client_receive(txn_table_t *table, const sip_msg_t *resp);
 
 txn_state_e txn_client_state(const txn_client_t *txn);
 
+/**
+ * Flow @p flow_id has closed: its pending client transactions end now
+ * with (NULL, 503) rather than waiting for Timer B/F.
+ */
+void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id);
+
 #endif

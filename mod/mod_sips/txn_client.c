@@ -277,3 +277,32 @@ txn_state_e txn_client_state(const txn_client_t *txn)
 {
 	return txn->state;
 }
+
+/*
+ * A flow closed: client transactions waiting on it will never hear a
+ * response there, so they fail now (503) instead of at Timer B/F.
+ */
+void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id)
+{
+	apr_array_header_t *doomed;
+	apr_hash_index_t *hi;
+	apr_pool_t *tmp;
+	int i;
+
+	if (!table || !flow_id || apr_pool_create(&tmp, NULL) != APR_SUCCESS)
+		return;
+	doomed = apr_array_make(tmp, 4, sizeof(txn_client_t *));
+	for (hi = apr_hash_first(tmp, table->clients); hi;
+	     hi = apr_hash_next(hi)) {
+		txn_client_t *c = apr_hash_this_val(hi);
+
+		if (!c->base.dead && c->base.to.flow_id == flow_id &&
+		    c->base.to.transport != SIPS_TP_UDP &&
+		    (c->state == TXN_CALLING || c->state == TXN_TRYING ||
+		     c->state == TXN_PROCEEDING))
+			APR_ARRAY_PUSH(doomed, txn_client_t *) = c;
+	}
+	for (i = 0; i < doomed->nelts; i++)
+		client_fail(APR_ARRAY_IDX(doomed, i, txn_client_t *), 503);
+	apr_pool_destroy(tmp);
+}

@@ -2,6 +2,7 @@
 SIPp runs and their statistics files. Standard library only."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -255,8 +256,10 @@ class SippRun:
     (whose process group is charged the CPU)."""
 
     def __init__(self, system, scenario, tag, connections, rate, window,
-                 seconds, warmup, recv_timeout_ms, total=0):
+                 seconds, warmup, recv_timeout_ms, total=0, extra=None):
         self.system = system
+        # extra(i): more SIPp arguments for client i (-inf, -key, ...).
+        self.extra = extra
         self.scenario = scenario
         self.tag = tag
         self.connections = connections
@@ -281,6 +284,8 @@ class SippRun:
                 "-trace_screen", "-screen_file", base + "-screen.log"]
         if self.total:
             argv += ["-m", str(max(1, self.total // self.connections))]
+        if self.extra:
+            argv += self.extra(i)
         return argv, base
 
     def execute(self, procs):
@@ -318,7 +323,8 @@ class SippRun:
 
     def figures(self, clients, begin, end):
         res = {"tag": self.tag, "rate": 0.0, "offered": 0.0, "ok": 0,
-               "failed": 0, "causes": {}, "errors": [], "latency_ms": None}
+               "failed": 0, "causes": {}, "errors": [], "latency_ms": None,
+               "client_calls": []}
         weighted = 0.0
         for proc, base in clients:
             rows = read_stats(base + ".csv")
@@ -328,9 +334,12 @@ class SippRun:
                     tail(base + ".out", 1).strip()))
             if not rows:
                 res["errors"].append("no SIPp statistics in %s.csv" % base)
+                res["client_calls"].append((0, 0))
                 continue
             last = rows[-1]
             ok = counter(last, "SuccessfulCall(C)")
+            # Per client: calls that succeeded, calls that failed.
+            res["client_calls"].append((ok, counter(last, "FailedCall(C)")))
             res["ok"] += ok
             res["failed"] += counter(last, "FailedCall(C)")
             for key in last:
@@ -365,3 +374,60 @@ def busy_cores(seconds=1.0):
     if all1 == all0:
         return 0.0
     return (busy1 - busy0) / (all1 - all0) * (os.cpu_count() or 1)
+
+
+def switch_pki(sw):
+    """A fresh demo PKI for both profiles of a Switch's config copy. An
+    install tree may already hold one (its ssl/ then comes along with the
+    copy, and gentls_cert refuses to make a CA over it): the copy's is
+    removed first; the install tree is never touched."""
+    conf = os.path.realpath(sw.conf)
+    for profile in ("internal", "external"):
+        ssl = os.path.realpath(sw.ssl_dir(profile))
+        if ssl.startswith(conf + os.sep) and os.path.isdir(ssl):
+            shutil.rmtree(ssl)
+    sw.make_demo_pki()
+
+
+def group_memory(pgid):
+    """Memory of the live processes of a process group, in KiB: "pss" (the
+    proportional set size: pages shared between Kamailio's processes are
+    counted once in the sum), "rss" (shared pages counted in every
+    process), and "procs"."""
+    out = {"pss": 0, "rss": 0, "procs": 0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                data = f.read()
+            if int(data[data.rindex(")") + 2:].split()[2]) != pgid:
+                continue
+            with open("/proc/%s/smaps_rollup" % pid) as f:
+                rollup = f.read()
+        except (OSError, ValueError):
+            continue
+        for line in rollup.splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Pss", "Rss"):
+                out[key.lower()] += int(rest.split()[0])
+        out["procs"] += 1
+    return out
+
+
+def tcp_sockets(port, states=("01",)):
+    """Server-side TCP sockets of 127.0.0.1:port in the given states (as in
+    /proc/net/tcp: "01" established, "08" close-wait), read from /proc
+    without touching them."""
+    want = ":%04X" % port
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[1].endswith(want) and cols[3] in states:
+                        n += 1
+        except FileNotFoundError:
+            pass
+    return n

@@ -76,7 +76,9 @@ class Switch:
         self.run_dir = os.path.join(self.root, "run")
         self.log_dir = os.path.join(self.root, "log")
         self.db_dir = os.path.join(self.root, "db")
-        shutil.copytree(SHIPPED_CONF, self.conf)
+        # Not its ssl/ dir: a demo PKI made by scripts/run lives there.
+        shutil.copytree(SHIPPED_CONF, self.conf,
+                        ignore=shutil.ignore_patterns("ssl"))
         self.ports = {}
         sets = dict(overrides or {})
         if not shipped_ports:

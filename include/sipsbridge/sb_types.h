@@ -15,6 +15,8 @@
 #define SB_ENOTFOUND (APR_OS_START_USERERR + 6)   /**< no such object */
 #define SB_ELIMIT (APR_OS_START_USERERR + 7)      /**< a limit fired */
 #define SB_ETLS (APR_OS_START_USERERR + 8)        /**< TLS failure */
+#define SB_EAUTH (APR_OS_START_USERERR + 9)       /**< SRTP auth failed */
+#define SB_EREPLAY (APR_OS_START_USERERR + 10)    /**< SRTP replay */
 
 /** Text for one of our codes or any APR code, written into buf. */
 const char *sb_strerror(apr_status_t rv, char *buf, apr_size_t len);

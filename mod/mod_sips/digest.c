@@ -35,6 +35,10 @@ struct digest {
 	unsigned char secret[SECRET_LEN];
 	char opaque[OPAQUE_B64 + 1];
 	EVP_MAC *mac;
+	EVP_MAC_CTX *keyed; /* initialised with secret; copied per MAC */
+	/* MD5, SHA-256 fetched once: EVP_md5() would make OpenSSL 3 look
+	 * the implementation up again at every EVP_DigestInit_ex. */
+	EVP_MD *md[2];
 	apr_thread_mutex_t *lock;
 	/* Under lock. */
 	apr_time_t last_ts; /* timestamps issued strictly increase */
@@ -109,22 +113,32 @@ static int nonce_decode(const sip_str_t *s, unsigned char *out)
 	return (acc & ((1u << bits) - 1)) == 0 ? 0 : -1;
 }
 
-/* HMAC-SHA256(secret, a || b) truncated to @p outlen bytes. */
-static int mac_trunc(digest_t *d, const void *a, apr_size_t alen, const char *b,
-		     unsigned char *out, apr_size_t outlen)
+/* The HMAC-SHA256 context every MAC starts from (EVP_MAC_CTX_dup). */
+static int keyed_init(digest_t *d)
 {
 	OSSL_PARAM params[2];
-	unsigned char full[EVP_MAX_MD_SIZE];
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(d->mac);
-	size_t n = 0;
-	int ok;
 
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	ok = ctx != NULL &&
-	     EVP_MAC_init(ctx, d->secret, sizeof(d->secret), params) &&
-	     EVP_MAC_update(ctx, a, alen) &&
+	d->keyed = EVP_MAC_CTX_new(d->mac);
+	if (!d->keyed ||
+	    !EVP_MAC_init(d->keyed, d->secret, sizeof(d->secret), params))
+		return -1;
+	return 0;
+}
+
+/* HMAC-SHA256(secret, a || b) truncated to @p outlen bytes. */
+static int mac_trunc(digest_t *d, const void *a, apr_size_t alen, const char *b,
+		     unsigned char *out, apr_size_t outlen)
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	/* A copy of the keyed template: no digest fetch, no key schedule. */
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(d->keyed);
+	size_t n = 0;
+	int ok;
+
+	ok = ctx != NULL && EVP_MAC_update(ctx, a, alen) &&
 	     EVP_MAC_update(ctx, (const unsigned char *)b, strlen(b)) &&
 	     EVP_MAC_final(ctx, full, &n, sizeof(full)) && n >= outlen;
 	EVP_MAC_CTX_free(ctx);
@@ -138,6 +152,11 @@ static apr_status_t digest_cleanup(void *data)
 	digest_t *d = data;
 
 	OPENSSL_cleanse(d->secret, sizeof(d->secret));
+	EVP_MAC_CTX_free(d->keyed);
+	d->keyed = NULL;
+	EVP_MD_free(d->md[0]);
+	EVP_MD_free(d->md[1]);
+	d->md[0] = d->md[1] = NULL;
 	EVP_MAC_free(d->mac);
 	d->mac = NULL;
 	return APR_SUCCESS;
@@ -166,6 +185,9 @@ apr_status_t digest_create(digest_t **out, apr_interval_time_t nonce_ttl,
 	/* The opaque is fixed per instance: a client must echo it back. */
 	if ((d->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    RAND_bytes(d->secret, sizeof(d->secret)) != 1 ||
+	    keyed_init(d) != 0 ||
+	    (d->md[0] = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL ||
+	    (d->md[1] = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
 	    mac_trunc(d, "opaque", 6, "", op, sizeof(op)) != 0) {
 		rv = SB_ETLS;
 		goto done;
@@ -364,7 +386,8 @@ static int parse_nc(const sip_str_t *s, apr_uint64_t *nc)
 }
 
 /* Algorithm, qop, nc, cnonce and the response's shape. */
-static digest_result_e parse_params(const sip_auth_t *a, creds_t *c)
+static digest_result_e parse_params(const digest_t *d, const sip_auth_t *a,
+				    creds_t *c)
 {
 	apr_size_t i, hexlen;
 
@@ -375,7 +398,7 @@ static digest_result_e parse_params(const sip_auth_t *a, creds_t *c)
 			break;
 	if (i == sizeof(algs) / sizeof(algs[0]))
 		return DIGEST_MALFORMED;
-	c->md = algs[i].sha256 ? EVP_sha256() : EVP_md5();
+	c->md = d->md[algs[i].sha256 != 0];
 	c->sess = algs[i].sess;
 	c->has_qop = a->qop.ptr != NULL;
 	if (c->has_qop) {
@@ -415,7 +438,7 @@ static digest_result_e check_creds(digest_t *d, const sip_auth_t *a,
 	    c->uri.len == 0 || a->nonce.ptr == NULL ||
 	    !sip_str_eq(&c->realm, realm))
 		return DIGEST_MALFORMED;
-	if ((res = parse_params(a, c)) != DIGEST_OK)
+	if ((res = parse_params(d, a, c)) != DIGEST_OK)
 		return res;
 	if (nonce_decode(&a->nonce, c->raw) != 0 ||
 	    (a->opaque.ptr && !sip_str_eq(&a->opaque, d->opaque)))

@@ -7,10 +7,12 @@
 #include "sipsbridge/sb_log.h"
 #include "reg_index.h"
 
+/* One malloc holds an entry and its strings: a binding costs a few
+ * hundred bytes, not a pool's 8 KiB node (10,000 phones, 10,000 entries). */
 typedef struct reg_entry {
 	reg_view_t v;
-	apr_pool_t *pool; /* owns the strings of v.b */
 	struct reg_entry *next;
+	char strings[];
 } reg_entry_t;
 
 /* The hash owns its keys here: entries come and go under one AOR. */
@@ -58,6 +60,49 @@ static void copy_binding(reg_binding_t *to, const reg_binding_t *from,
 	to->node = dup_or_empty(pool, from->node);
 }
 
+#define ENTRY_STRINGS 9
+
+static const char **binding_field(reg_binding_t *b, int i)
+{
+	const char **f[ENTRY_STRINGS] = {
+		&b->aor, &b->contact, &b->instance, &b->path, &b->call_id,
+		&b->src_ip, &b->user_agent, &b->profile, &b->node
+	};
+
+	return f[i];
+}
+
+/* A new entry holding a copy of @p from and its strings. */
+static reg_entry_t *entry_make(const reg_binding_t *from)
+{
+	reg_binding_t src = *from;
+	apr_size_t len[ENTRY_STRINGS], total = 0;
+	reg_entry_t *e;
+	char *at;
+	int i;
+
+	for (i = 0; i < ENTRY_STRINGS; i++) {
+		const char *v = *binding_field(&src, i);
+
+		len[i] = (v ? strlen(v) : 0) + 1;
+		total += len[i];
+	}
+	e = malloc(sizeof(*e) + total);
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->v.b = src;
+	at = e->strings;
+	for (i = 0; i < ENTRY_STRINGS; i++) {
+		const char *v = *binding_field(&src, i);
+
+		memcpy(at, v ? v : "", len[i]);
+		*binding_field(&e->v.b, i) = at;
+		at += len[i];
+	}
+	return e;
+}
+
 static aor_slot_t *slot_get(const char *aor)
 {
 	return apr_hash_get(idx.by_aor, aor, APR_HASH_KEY_STRING);
@@ -86,40 +131,38 @@ static void slot_drop_if_empty(aor_slot_t *slot)
 	free(slot);
 }
 
-/* Insert or replace in memory; call locked. */
-static void memory_put(const reg_binding_t *b, int restored)
+/* Insert or replace in memory; call locked.  Returns 1 when the binding
+ * is new or moved to another flow, 0 for a plain refresh. */
+static int memory_put(const reg_binding_t *b, int restored)
 {
 	aor_slot_t *slot = slot_make(b->aor);
-	reg_entry_t *e;
+	reg_entry_t **pp, *e, *old;
+
+	int moved;
 
 	if (!slot)
-		return;
-	for (e = slot->head; e; e = e->next)
-		if (same_identity(&e->v.b, b))
+		return 1;
+	for (pp = &slot->head; (old = *pp); pp = &old->next)
+		if (same_identity(&old->v.b, b))
 			break;
-	if (e) {
-		apr_pool_clear(e->pool);
+	e = entry_make(b);
+	if (!e) {
+		slot_drop_if_empty(slot);
+		return 1;
+	}
+	e->v.restored = restored;
+	moved = !old || old->v.b.flow_id != b->flow_id ||
+		strcmp(old->v.b.contact, e->v.b.contact) != 0;
+	if (old) {
+		e->next = old->next;
+		*pp = e;
+		free(old);
 	} else {
-		apr_pool_t *pool;
-
-		if (apr_pool_create(&pool, idx.pool) != APR_SUCCESS) {
-			slot_drop_if_empty(slot);
-			return;
-		}
-		e = calloc(1, sizeof(*e));
-		if (!e) {
-			apr_pool_destroy(pool);
-			slot_drop_if_empty(slot);
-			return;
-		}
-		e->pool = pool;
 		e->next = slot->head;
 		slot->head = e;
 		idx.count++;
 	}
-	copy_binding(&e->v.b, b, e->pool);
-	e->v.restored = restored;
-	e->v.unreachable = 0;
+	return moved;
 }
 
 apr_status_t reg_index_init(const char *db_path, apr_pool_t *pool, char *why,
@@ -180,17 +223,23 @@ void reg_index_shutdown(void)
 	idx.pool = NULL;
 }
 
-apr_status_t reg_index_update(const reg_binding_t *b)
+apr_status_t reg_index_update(const reg_binding_t *b, int *moved)
 {
 	apr_status_t rv;
 
-	apr_thread_mutex_lock(idx.lock);
-	/* Durable before the 200 OK says it is (DESIGN 7). */
+	/*
+	 * Durable before the 200 OK says it is (DESIGN 7).  The store has its
+	 * own lock: lookups are not held up by its I/O.  One binding is
+	 * refreshed from one flow, so on one worker: the store and memory
+	 * see its updates in the same order.
+	 */
 	rv = reg_store_put(idx.store, b);
-	if (rv == APR_SUCCESS)
-		memory_put(b, 0);
+	if (rv != APR_SUCCESS)
+		return rv;
+	apr_thread_mutex_lock(idx.lock);
+	*moved = memory_put(b, 0);
 	apr_thread_mutex_unlock(idx.lock);
-	return rv;
+	return APR_SUCCESS;
 }
 
 /* Unlink entries matching @p match; call locked. */
@@ -208,7 +257,6 @@ static apr_size_t memory_remove(const char *aor,
 	while ((e = *pp)) {
 		if (match(e, arg)) {
 			*pp = e->next;
-			apr_pool_destroy(e->pool);
 			free(e);
 			n++;
 		} else {

@@ -20,8 +20,10 @@ apr_status_t reg_index_init(const char *db_path, apr_pool_t *pool, char *why,
 			    apr_size_t len);
 void reg_index_shutdown(void);
 
-/** Add or refresh a binding: written to the store first, then memory. */
-apr_status_t reg_index_update(const reg_binding_t *b);
+/** Add or refresh a binding: written to the store first, then memory.
+ * @p moved says whether it is new or changed flow/contact (not a plain
+ * refresh). */
+apr_status_t reg_index_update(const reg_binding_t *b, int *moved);
 /** Remove one binding (its identity as reg_store defines it). */
 apr_status_t reg_index_remove(const reg_binding_t *identity);
 /** Remove every binding of @p aor (or of every AOR of @p profile when

@@ -177,6 +177,30 @@ static void challenge(reg_req_t *r, int stale, int status)
 }
 
 /* 0 when authenticated; otherwise the response has been sent. */
+/*
+ * The digest-uri must be the Request-URI (RFC 7616 3.4.6): otherwise a
+ * response captured for another request could be replayed here.  Same
+ * bytes, case aside (what phones do); else 400 as the RFC says.
+ */
+static int uri_matches(reg_req_t *r, const sip_auth_t *auth)
+{
+	const sip_str_t *ruri = &r->req->ruri_str;
+
+	if (auth->uri.len == ruri->len &&
+	    strncasecmp(auth->uri.ptr, ruri->ptr, ruri->len) == 0)
+		return 1;
+	sb_log(SB_LOG_WARNING, "SB02416",
+	       "registrar: %s from %s:%d: digest uri \"%.*s\" is not the "
+	       "Request-URI \"%.*s\"; 400",
+	       r->aor, r->from->peer_ip, r->from->peer_port,
+	       (int)(auth->uri.len > 200 ? 200 : auth->uri.len),
+	       auth->uri.ptr, (int)(ruri->len > 200 ? 200 : ruri->len),
+	       ruri->ptr);
+	endpoint_respond(r->txn, r->req, r->from, 400, "Digest URI Mismatch",
+			 NULL);
+	return 0;
+}
+
 static int authenticate(reg_req_t *r)
 {
 	const sip_hdr_t *h = sip_hdr_find(r->req, SIP_HDR_AUTHORIZATION);
@@ -203,7 +227,7 @@ static int authenticate(reg_req_t *r)
 	OPENSSL_cleanse(password, sizeof(password));
 	if (res == DIGEST_OK && sip_str_eq(&auth.username, r->user)) {
 		failure_count(r->from->peer_ip, r->user, -1);
-		return 0;
+		return uri_matches(r, &auth) ? 0 : -1;
 	}
 	if (res == DIGEST_STALE) {
 		challenge(r, 1, 401);
@@ -403,16 +427,18 @@ static apr_status_t apply_contacts(reg_req_t *r, apr_array_header_t *plan,
 			&APR_ARRAY_IDX(plan, i, contact_plan_t);
 		reg_binding_t b;
 		apr_status_t rv;
+		int moved = 1;
 
 		fill_binding(r, &b, &cp->c, cp->expires);
 		if (*b.instance && b.reg_id &&
 		    has_option(r->req, SIP_HDR_SUPPORTED, "outbound"))
 			*outbound = 1;
 		rv = cp->expires == 0 ? reg_index_remove(&b)
-				      : reg_index_update(&b);
+				      : reg_index_update(&b, &moved);
 		if (rv != APR_SUCCESS && cp->expires)
 			return rv;
-		sb_log(SB_LOG_INFO, "SB02414",
+		/* Refreshes are the bulk of the traffic: debug only. */
+		sb_log(moved ? SB_LOG_INFO : SB_LOG_DEBUG, "SB02414",
 		       "registrar: %s %s %s over %s flow %" APR_UINT64_T_FMT
 		       " from %s:%d, expires %" APR_INT64_T_FMT "s",
 		       r->aor, cp->expires ? "bound" : "unbound", b.contact,

@@ -17,6 +17,7 @@
 static void conn_close(stream_conn_t *c, const char *reason);
 static void conn_idle_start(stream_conn_t *c);
 static void conn_connected(stream_conn_t *c, apr_int16_t revents);
+static void conn_send(stream_conn_t *c, const char *buf, apr_size_t len);
 
 void stream_conn_free(void *baton)
 {
@@ -177,7 +178,7 @@ static void conn_keepalive(stream_conn_t *c, apr_size_t crlf_bytes)
 {
 	c->crlf_run += (unsigned)crlf_bytes;
 	while (c->crlf_run >= 4) {
-		conn_queue(c, "\r\n", 2);
+		conn_send(c, "\r\n", 2);
 		c->crlf_run -= 4;
 	}
 }
@@ -303,20 +304,23 @@ static void conn_deliver(stream_conn_t *c, const char *data, apr_size_t len)
 	conn_frame(c, c->in, c->in_len);
 }
 
-static void conn_flush(stream_conn_t *c)
+/* Writes what the socket takes now into *done; closes on failure. */
+static void conn_write(stream_conn_t *c, const char *data, apr_size_t len,
+		       apr_size_t *done)
 {
 	char buf[256];
 
-	while (c->out_off < c->out_len && c->state == CONN_OPEN) {
-		apr_size_t n = c->out_len - c->out_off;
+	*done = 0;
+	while (*done < len && c->state == CONN_OPEN) {
+		apr_size_t n = len - *done;
 
 		if (c->ssl) {
 			int r, err;
 
 			ERR_clear_error();
-			r = SSL_write(c->ssl, c->out + c->out_off, (int)n);
+			r = SSL_write(c->ssl, data + *done, (int)n);
 			if (r > 0) {
-				c->out_off += (apr_size_t)r;
+				*done += (apr_size_t)r;
 				c->ssl_wants_write = 0;
 				continue;
 			}
@@ -330,26 +334,59 @@ static void conn_flush(stream_conn_t *c)
 			conn_close(c, ssl_failure(c, err, buf, sizeof(buf)));
 			return;
 		}
-		if (apr_socket_send(c->sock, c->out + c->out_off, &n) !=
+		if (apr_socket_send(c->sock, data + *done, &n) !=
 			    APR_SUCCESS &&
 		    n == 0) {
 			if (!APR_STATUS_IS_EAGAIN(apr_get_netos_error()))
 				conn_close(c, "send failed");
 			return;
 		}
-		c->out_off += n;
+		*done += n;
 	}
 }
 
-/* Drain the socket until it would block (STYLE.md rule 5). */
+static void conn_flush(stream_conn_t *c)
+{
+	apr_size_t done;
+
+	if (c->out_off == c->out_len)
+		return;
+	conn_write(c, c->out + c->out_off, c->out_len - c->out_off, &done);
+	c->out_off += done;
+}
+
+/*
+ * Reads per wake-up are capped so that one busy connection cannot hold
+ * its worker (other flows, timers, handshakes wait behind it).  Plain TCP
+ * needs nothing more: the pollset is level-triggered.  TLS may hold
+ * decrypted bytes the socket no longer signals, so the connection is
+ * posted back to its worker to go on after the others had their turn.
+ */
+#define CONN_READS_PER_WAKEUP 4
+
+static void conn_resume(void *baton);
+
+static void conn_yield(stream_conn_t *c)
+{
+	if (!c->ssl || c->resume_posted || !SSL_has_pending(c->ssl))
+		return;
+	if (sb_worker_post(c->worker, conn_resume, c) == APR_SUCCESS)
+		c->resume_posted = 1;
+}
+
 static void conn_read(stream_conn_t *c)
 {
 	char buf[16384], reason[256];
+	unsigned reads = 0;
 
 	while (c->state == CONN_OPEN) {
 		apr_size_t n = sizeof(buf);
 		apr_status_t rv;
 
+		if (reads++ == CONN_READS_PER_WAKEUP) {
+			conn_yield(c);
+			return;
+		}
 		if (c->ssl) {
 			int r, err;
 
@@ -381,6 +418,22 @@ static void conn_read(stream_conn_t *c)
 					    : "receive failed");
 		return;
 	}
+}
+
+/* Posted by conn_yield; a close posts its free after this (FIFO). */
+static void conn_resume(void *baton)
+{
+	stream_conn_t *c = baton;
+
+	c->resume_posted = 0;
+	if (c->state == CONN_CLOSED) {
+		if (c->free_in_resume)
+			stream_conn_free(c);
+		return;
+	}
+	conn_read(c);
+	conn_flush(c);
+	conn_update_interest(c);
 }
 
 static void conn_on_io(void *baton, apr_int16_t revents)
@@ -465,7 +518,11 @@ static void conn_close(stream_conn_t *c, const char *reason)
 	       "profile %s: closed %s flow %" APR_UINT64_T_FMT " %s %s: %s",
 	       p->name, flow_transport_name(c->transport), c->flow_id,
 	       c->is_client ? "to" : "from", c->peer, reason);
-	if (sb_worker_post(c->worker, stream_conn_free, c) != APR_SUCCESS)
+	if (sb_worker_post(c->worker, stream_conn_free, c) == APR_SUCCESS)
+		return;
+	if (c->resume_posted)
+		c->free_in_resume = 1; /* the queued resume frees it */
+	else
 		stream_conn_free(c);
 }
 
@@ -633,14 +690,32 @@ static void close_on_this_worker(void *baton)
 	free(mine);
 }
 
-void stream_conn_send(stream_conn_t *c, const char *buf, apr_size_t len)
+static void conn_send(stream_conn_t *c, const char *buf, apr_size_t len)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	/* Queued while connecting: flushed once the connection is open. */
-	conn_queue(c, buf, len);
-	conn_flush(c);
-	conn_update_interest(c);
+	/*
+	 * Straight to the socket when nothing waits before it: an idle
+	 * connection then never grows a send buffer.  Queued while
+	 * connecting, or for what the socket does not take now.
+	 */
+	if (c->state == CONN_OPEN && c->out_off == c->out_len) {
+		apr_size_t done;
+
+		conn_write(c, buf, len, &done);
+		if (c->state == CONN_OPEN && done < len)
+			conn_queue(c, buf + done, len - done);
+	} else {
+		conn_queue(c, buf, len);
+		conn_flush(c);
+	}
+}
+
+void stream_conn_send(stream_conn_t *c, const char *buf, apr_size_t len)
+{
+	conn_send(c, buf, len);
+	if (c->state != CONN_CLOSED)
+		conn_update_interest(c);
 }
 
 void stream_conn_list_init(sips_profile_t *p)

@@ -27,6 +27,8 @@ struct stream_conn {
 	SSL *ssl;
 	conn_state_e state;
 	int ssl_wants_write; /* the last SSL call said WANT_WRITE */
+	int resume_posted;   /* conn_resume is queued on our worker */
+	int free_in_resume;  /* closed while it was: it frees c */
 	int is_client;       /* TLS role: we connected (RFC 5922 checks) */
 	const char *host;    /* outbound: name verified and sent as SNI */
 	apr_uint64_t flow_id;

@@ -11,6 +11,8 @@ static const char *const sb_error_text[] = {
 	[6] = "not found",
 	[7] = "limit reached",
 	[8] = "TLS failure",
+	[9] = "authentication failed",
+	[10] = "replayed packet",
 };
 
 const char *sb_strerror(apr_status_t rv, char *buf, apr_size_t len)

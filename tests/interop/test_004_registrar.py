@@ -242,28 +242,32 @@ def _register_udp(port, auth=None, branch="z9hG4bKr1", cseq=1):
     return data
 
 
-def test_replayed_nonce_count_refused(tmp_path):
+def _digest_auth(port, first, uri, nc="00000001"):
+    """An MD5 Authorization for user 1003 answering the 401 @first."""
     import hashlib
+    chal = re.search(r'WWW-Authenticate: Digest (.*)', first).group(1)
+    realm = re.search(r'realm="([^"]+)"', chal).group(1)
+    nonce = re.search(r'nonce="([^"]+)"', chal).group(1)
+
+    def md5(x):
+        return hashlib.md5(x.encode()).hexdigest()
+
+    ha1 = md5("1003:%s:1234" % realm)
+    ha2 = md5("REGISTER:%s" % uri)
+    resp = md5("%s:%s:%s:abc:auth:%s" % (ha1, nonce, nc, ha2))
+    return ('Digest username="1003", realm="%s", nonce="%s", uri="%s", '
+            'response="%s", algorithm=MD5, qop=auth, nc=%s, '
+            'cnonce="abc"' % (realm, nonce, uri, resp, nc))
+
+
+def test_replayed_nonce_count_refused(tmp_path):
     sw = reg_switch(tmp_path)
     sw.start()
     try:
         port = sw.ports["internal_sip_port"]
         first = _register_udp(port)
         assert first.startswith("SIP/2.0 401"), first
-        chal = re.search(r'WWW-Authenticate: Digest (.*)', first).group(1)
-        realm = re.search(r'realm="([^"]+)"', chal).group(1)
-        nonce = re.search(r'nonce="([^"]+)"', chal).group(1)
-        uri = "sip:127.0.0.1:%d" % port
-
-        def md5(x):
-            return hashlib.md5(x.encode()).hexdigest()
-
-        ha1 = md5("1003:%s:1234" % realm)
-        ha2 = md5("REGISTER:%s" % uri)
-        resp = md5("%s:%s:00000001:abc:auth:%s" % (ha1, nonce, ha2))
-        auth = ('Digest username="1003", realm="%s", nonce="%s", uri="%s", '
-                'response="%s", algorithm=MD5, qop=auth, nc=00000001, '
-                'cnonce="abc"' % (realm, nonce, uri, resp))
+        auth = _digest_auth(port, first, "sip:127.0.0.1:%d" % port)
         ok = _register_udp(port, auth, branch="z9hG4bKr2", cseq=2)
         assert ok.startswith("SIP/2.0 200"), ok
         # The same nonce-count again, in a new transaction: refused.
@@ -271,6 +275,24 @@ def test_replayed_nonce_count_refused(tmp_path):
         assert again.startswith("SIP/2.0 401"), again
         assert grep(r"SB02411 .*1003@127\.0\.0\.1 .*nonce-count replayed",
                     sw.log()), sw.log()
+    finally:
+        sw.stop()
+
+
+def test_digest_uri_must_be_the_request_uri(tmp_path):
+    sw = reg_switch(tmp_path)
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        first = _register_udp(port)
+        assert first.startswith("SIP/2.0 401"), first
+        # A correct response, but computed over another URI.
+        auth = _digest_auth(port, first, "sip:other.example.net")
+        bad = _register_udp(port, auth, branch="z9hG4bKu2", cseq=2)
+        assert bad.startswith("SIP/2.0 400 Digest URI Mismatch"), bad
+        assert grep(r"SB02416 .*digest uri \"sip:other\.example\.net\"",
+                    sw.log()), sw.log()
+        assert "1003@" not in bindings(sw)
     finally:
         sw.stop()
 

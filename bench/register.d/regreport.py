@@ -4,6 +4,8 @@ import json
 import statistics
 
 KINDS = ("new", "refresh")
+# The Kamailio variants (--kamailio-db), by system name.
+KAMAILIOS = (("memory", "kamailio-mem"), ("sqlite", "kamailio-sqlite"))
 # The issue's goal for an idle registered TLS connection.
 GOAL_KIB = 20.0
 
@@ -124,7 +126,7 @@ class Result:
         return out
 
     def line(self):
-        head = "%-10s " % self.system.name
+        head = "%-15s " % self.system.name
         pad = "\n" + " " * 13
         if self.error and not self.measured():
             what = "NO ANSWER" if " did not answer " in self.error \
@@ -137,6 +139,7 @@ class Result:
             out += pad + self.kind_line(kind)
         out += pad + "tls-conns %d/%d" % (self.handshakes(),
                                           self.args.connections)
+        out += pad + "store: " + self.store()["text"]
         if self.memory_line():
             out += pad + self.memory_line()
         m = self.memory
@@ -158,10 +161,16 @@ class Result:
             out += pad + "ERROR: " + self.error
         return out
 
+    def store(self):
+        """Where the system kept its bindings (read once, after the run)."""
+        if not hasattr(self, "_store"):
+            self._store = self.system.store()
+        return self._store
+
     def json(self):
         s, m = self.system, self.memory
         doc = {"ok": self.ok(), "error": self.error,
-               "answered": self.measured(),
+               "answered": self.measured(), "store": self.store(),
                "tls_connections_per_run": self.handshakes(),
                "tls_port": s.tls_port, "version": s.version}
         for kind in KINDS:
@@ -214,13 +223,14 @@ def ratios(sb, kam):
 
 
 def goals(sb, ratio):
-    """The issue's goals: faster than Kamailio (new and refresh), and
-    under 20 KiB per idle registered TLS connection."""
+    """The issue's goals: faster than Kamailio (new and refresh), against
+    each Kamailio variant measured, and under 20 KiB per idle registered
+    TLS connection."""
     per = sb.kib_per_conn()
-    out = {"faster_than_kamailio": None, "under_20_kib": None}
-    if ratio and ratio["new"] and ratio["refresh"]:
-        out["faster_than_kamailio"] = ratio["new"] > 1 and \
-            ratio["refresh"] > 1
+    out = {"faster_than_kamailio": {}, "under_20_kib": None}
+    for db, r in ratio.items():
+        out["faster_than_kamailio"][db] = r["new"] > 1 and \
+            r["refresh"] > 1 if r["new"] and r["refresh"] else None
     if per is not None:
         out["under_20_kib"] = per < GOAL_KIB
     return out
@@ -232,6 +242,33 @@ def fmt(v):
 
 def yes(v):
     return "n/a" if v is None else ("yes" if v else "NO")
+
+
+def print_ratios(sb, kams):
+    """One ratio line per Kamailio variant; the ratios by variant."""
+    ratio = {}
+    for db, kam in kams.items():
+        ratio[db] = r = ratios(sb, kam)
+        print("  ratio sipsbridge/%s: %s new regs/s, %s refreshes/s, "
+              "%s cpu/new reg, %s cpu/refresh, %s KiB/conn" % (
+                  kam.system.name, *(fmt(r[k]) for k in (
+                      "new", "refresh", "cpu_per_new", "cpu_per_refresh",
+                      "kib_per_connection"))))
+    return ratio
+
+
+def print_goals(sb, kams, ratio):
+    goal = goals(sb, ratio)
+    per = sb.kib_per_conn()
+    faster = "; ".join("vs %s %s (new %s, refresh %s)" % (
+        kams[db].system.name, yes(goal["faster_than_kamailio"][db]),
+        fmt(ratio[db]["new"]), fmt(ratio[db]["refresh"]))
+        for db in ratio) or "n/a (no Kamailio measured)"
+    print("  goal: faster than Kamailio: %s; under %g KiB per idle TLS "
+          "connection: %s (%s KiB)" % (
+              faster, GOAL_KIB, yes(goal["under_20_kib"]),
+              "n/a" if per is None else "%.1f" % per))
+    return goal
 
 
 def report(args, results, busy):
@@ -251,23 +288,11 @@ def report(args, results, busy):
     for res in results.values():
         print("  " + res.line())
     ratio, goal = {}, {}
-    sb, kam = results.get("sipsbridge"), results.get("kamailio")
-    if sb and kam:
-        ratio = ratios(sb, kam)
-        print("  ratio sipsbridge/kamailio: %s new regs/s, %s refreshes/s, "
-              "%s cpu/new reg, %s cpu/refresh, %s KiB/conn" % tuple(
-                  fmt(ratio[k]) for k in ("new", "refresh", "cpu_per_new",
-                                          "cpu_per_refresh",
-                                          "kib_per_connection")))
+    sb = results.get("sipsbridge")
+    kams = {db: results[name] for db, name in KAMAILIOS if name in results}
     if sb:
-        goal = goals(sb, ratio)
-        per = sb.kib_per_conn()
-        print("  goal: faster than Kamailio: %s (new %s, refresh %s); "
-              "under %g KiB per idle TLS connection: %s (%s KiB)" % (
-                  yes(goal["faster_than_kamailio"]),
-                  fmt(ratio.get("new")), fmt(ratio.get("refresh")),
-                  GOAL_KIB, yes(goal["under_20_kib"]),
-                  "n/a" if per is None else "%.1f" % per))
+        ratio = print_ratios(sb, kams)
+        goal = print_goals(sb, kams, ratio)
     if args.json:
         doc = {"benchmark": "register",
                "unit": "registrations (REGISTER, 401, REGISTER with MD5 "
@@ -279,6 +304,7 @@ def report(args, results, busy):
                "idle_connections_registered": not args.bare_tls,
                "busy_cores_before": round(busy, 2),
                "systems": {k: v.json() for k, v in results.items()},
+               "kamailio_db": args.kamailio_db,
                "ratio_sipsbridge_kamailio": ratio or None,
                "goals": goal or None}
         with open(args.json, "w") as f:
@@ -286,8 +312,9 @@ def report(args, results, busy):
             f.write("\n")
     # Only our side's failures fail the run: Kamailio 5.6.3 with OpenSSL 3
     # now and then drops a TLS connection (bench/README.md).
-    if kam and kam.measured() and not kam.ok():
-        print("bench/register: WARNING: the reference had failures; its "
-              "figures may be off")
+    for kam in kams.values():
+        if kam.measured() and not kam.ok():
+            print("bench/register: WARNING: the reference %s had failures; "
+                  "its figures may be off" % kam.system.name)
     return all(r.measured() for r in results.values()) and \
         (sb is None or sb.ok())

@@ -31,6 +31,21 @@ static void read_params(const xmlNode *node, dir_user_t *u, apr_pool_t *pool)
 	}
 }
 
+/* <variables><variable name=... value=...> of @p node into @p vars. */
+static void read_vars(const xmlNode *node, apr_table_t *vars)
+{
+	const xmlNode *list = sb_xml_child(node, "variables"), *v;
+
+	for (v = list ? sb_xml_child(list, "variable") : NULL; v;
+	     v = sb_xml_next(v, "variable")) {
+		const char *name = sb_xml_attr(v, "name");
+		const char *value = sb_xml_attr(v, "value");
+
+		if (name && *name && value)
+			apr_table_set(vars, name, value);
+	}
+}
+
 /* Users anywhere below the domain (groups/users or users). */
 static void walk_users(directory_t *dir, const xmlNode *node,
 		       const dir_user_t *defaults)
@@ -53,6 +68,8 @@ static void walk_users(directory_t *dir, const xmlNode *node,
 		u = apr_pmemdup(dir->pool, defaults, sizeof(*u));
 		u->id = apr_pstrdup(dir->pool, id);
 		read_params(child, u, dir->pool);
+		u->vars = apr_table_copy(dir->pool, defaults->vars);
+		read_vars(child, u->vars);
 		apr_hash_set(dir->users,
 			     apr_pstrcat(dir->pool, u->id, "@", u->domain,
 					 NULL),
@@ -79,6 +96,8 @@ apr_status_t directory_load(directory_t **out, const sb_config_t *cfg,
 		memset(&defaults, 0, sizeof(defaults));
 		defaults.domain = apr_pstrdup(pool, name);
 		read_params(domain, &defaults, pool);
+		defaults.vars = apr_table_make(pool, 4);
+		read_vars(domain, defaults.vars);
 		walk_users(dir, domain, &defaults);
 		dir->ndomains++;
 		dir->only_domain = defaults.domain;

@@ -2,6 +2,7 @@
 #ifndef SIPS_DIRECTORY_H
 #define SIPS_DIRECTORY_H
 
+#include <apr_tables.h>
 #include "sipsbridge/sb_config.h"
 
 typedef struct dir_user {
@@ -9,6 +10,7 @@ typedef struct dir_user {
 	const char *domain;   /* the domain's name after pre-processing */
 	const char *password; /* never logged */
 	const char *dial_string;
+	apr_table_t *vars; /* <variables>: the domain's, then the user's */
 } dir_user_t;
 
 typedef struct directory directory_t;

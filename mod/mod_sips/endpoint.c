@@ -5,12 +5,14 @@
 #include "sipsbridge/sb_log.h"
 #include "config.h"
 #include "endpoint.h"
+#include "call.h"
+#include "call_route.h"
 #include "registrar.h"
 #include "sip_build.h"
 #include "tp_stream.h"
 
 /* Methods we answer; calls come with the dialplan. */
-#define SIPS_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
+#define SIPS_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE"
 #define SIPS_SUPPORTED "path, outbound"
 #define SIPS_ACCEPT "application/sdp"
 
@@ -195,8 +197,7 @@ static void handle_request(sips_profile_t *p, txn_server_t *txn,
 			endpoint_respond(txn, req, from, 481, NULL, NULL);
 			return;
 		}
-		/* Call routing arrives with the dialplan (issue 5). */
-		endpoint_respond(txn, req, from, 480, "No Route Yet", NULL);
+		call_in_invite(p, txn, req, from);
 		return;
 	case SIP_METHOD_BYE:
 	case SIP_METHOD_CANCEL:
@@ -223,6 +224,8 @@ static void handle_cancel(txn_server_t *txn, txn_server_t *invite,
 			  const sip_msg_t *req, const sip_target_t *from)
 {
 	endpoint_respond(txn, req, from, invite ? 200 : 481, NULL, NULL);
+	if (invite)
+		call_in_cancel(invite);
 }
 
 /* RFC 3261 8.2.2.3: a Require we do not support gets 420. */
@@ -272,6 +275,9 @@ static void receive_request(sips_profile_t *p, const sip_msg_t *req,
 	case TXN_RX_CANCEL:
 		handle_cancel(txn, cancelled, req, from);
 		return;
+	case TXN_RX_ACK_2XX:
+		call_in_ack_2xx(req);
+		return;
 	default:
 		return; /* absorbed by the transaction layer */
 	}
@@ -282,6 +288,8 @@ static void receive_request(sips_profile_t *p, const sip_msg_t *req,
 		endpoint_respond(txn, req, from, 420, NULL, hdrs);
 		return;
 	}
+	if (to_has_tag(req) && call_in_dialog(p, txn, req, from))
+		return;
 	handle_request(p, txn, req, from);
 }
 
@@ -304,6 +312,45 @@ static void reject_malformed(sips_profile_t *p, const sip_msg_t *msg,
 		endpoint_respond(NULL, msg, from, status, reason, NULL);
 }
 
+/* A message for a call another worker owns goes there as a copy. */
+typedef struct handover {
+	sips_profile_t *profile;
+	sip_target_t from;
+	apr_size_t len;
+	char buf[];
+} handover_t;
+
+static void handover_run(void *baton)
+{
+	handover_t *h = baton;
+
+	endpoint_receive(h->profile, h->buf, h->len, &h->from);
+	free(h);
+}
+
+static int handed_over(sips_profile_t *p, const sip_msg_t *msg,
+		       const sip_target_t *from)
+{
+	int owner = call_route_owner(msg);
+	sb_worker_t *self = sb_worker_self();
+	handover_t *h;
+
+	if (owner < 0 || !self || (unsigned)owner == sb_worker_index(self) ||
+	    (unsigned)owner >= stack.n)
+		return 0;
+	h = malloc(sizeof(*h) + msg->len);
+	if (!h)
+		return 1;
+	h->profile = p;
+	h->from = *from;
+	h->len = msg->len;
+	memcpy(h->buf, msg->buf, msg->len);
+	if (sb_worker_post(sb_loop_worker(stack.loop, (unsigned)owner),
+			   handover_run, h) != APR_SUCCESS)
+		free(h);
+	return 1;
+}
+
 void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,
 		      const sip_target_t *from)
 {
@@ -318,10 +365,13 @@ void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,
 	memset(&err, 0, sizeof(err));
 	if (sip_parse_msg(msg, buf, len, &lim, &err) != APR_SUCCESS) {
 		reject_malformed(p, msg, &err, from);
+	} else if (handed_over(p, msg, from)) {
+		/* the owner worker handles it */
 	} else if (msg->is_request) {
 		receive_request(p, msg, from);
 	} else if (endpoint_txn_table() &&
-		   txn_client_receive(endpoint_txn_table(), msg) != APR_SUCCESS) {
+		   txn_client_receive(endpoint_txn_table(), msg) != APR_SUCCESS &&
+		   !call_out_stray_2xx(msg)) {
 		sb_log(SB_LOG_DEBUG, "SB02202",
 		       "profile %s: stray %d response from %s:%d dropped",
 		       p->name, msg->status, from->peer_ip, from->peer_port);

@@ -1,14 +1,84 @@
 /* mod_sips.c — the SIP module: wires profiles and commands to the core. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
+#include "sipsbridge/sb_expand.h"
 #include "sipsbridge/sb_module.h"
+#include "sipsbridge/sb_dialplan.h"
+#include "sipsbridge/sb_media.h"
+#include "sipsbridge/sb_session.h"
+#include "call.h"
 #include "endpoint.h"
 #include "mod_sips.h"
 #include "reg_commands.h"
 #include "registrar.h"
 
 static mod_sips_t sips;
+static sb_media_t *sips_media;
+
+sips_profile_t *mod_sips_profile_find(const char *name)
+{
+	sips_profile_t *p;
+
+	apr_thread_mutex_lock(sips.lock);
+	for (p = sips.profiles; p; p = p->next)
+		if (!strcmp(p->name, name) && p->running)
+			break;
+	apr_thread_mutex_unlock(sips.lock);
+	return p;
+}
+
+/*
+ * The dialplan of new calls.  A running call may still hunt the one it
+ * started with (transfer): earlier ones stay until shutdown, in pools
+ * under sips.pool (one per reloadxml).
+ */
+static void load_dialplan(sb_runtime_t *rt)
+{
+	sb_config_error_t err = { { 0 }, 0, { 0 } };
+	sb_dialplan_t *dp;
+	apr_pool_t *pool;
+	unsigned nctx = 0, next = 0;
+
+	if (apr_pool_create(&pool, sips.pool) != APR_SUCCESS)
+		return;
+	if (sb_dialplan_load(&dp, sb_runtime_config(rt), sb_app_known, NULL,
+			     pool, &err) != APR_SUCCESS) {
+		sb_log(SB_LOG_ERR, "SB02110", "%s:%d: dialplan: %s; %s",
+		       err.file, err.line, err.msg,
+		       "the previous dialplan stays in use");
+		apr_pool_destroy(pool);
+		return;
+	}
+	sb_dialplan_counts(dp, &nctx, &next);
+	sb_log(SB_LOG_INFO, "SB02111",
+	       "mod_sips: dialplan has %u context(s), %u extension(s)", nctx,
+	       next);
+	call_set_dialplan(dp);
+}
+
+/* The RTP relay: ports from vars.xml (rtp_start_port, rtp_end_port). */
+static apr_status_t media_start(sb_runtime_t *rt)
+{
+	sb_vars_t *vars = sb_config_vars(sb_runtime_config(rt));
+	const char *lo = sb_vars_get(vars, "rtp_start_port");
+	const char *hi = sb_vars_get(vars, "rtp_end_port");
+	sb_media_config_t mc;
+	apr_status_t rv;
+
+	mc.port_min = (apr_port_t)(lo ? atoi(lo) : 16384);
+	mc.port_max = (apr_port_t)(hi ? atoi(hi) : 32768);
+	mc.threads = 1;
+	rv = sb_media_create(&sips_media, &mc, sips.pool);
+	if (rv != APR_SUCCESS) {
+		sb_log(SB_LOG_CRIT, "SB02112",
+		       "mod_sips: RTP relay on ports %u-%u did not start",
+		       mc.port_min, mc.port_max);
+		return rv;
+	}
+	return call_init(sb_runtime_loop(rt), sips_media, sips.pool);
+}
 
 /* <global_settings> params are defaults for every profile. */
 static void read_global_settings(const sb_config_t *cfg, xmlNodePtr conf,
@@ -120,6 +190,9 @@ static apr_status_t sips_reload(sb_runtime_t *rt)
 	sb_log(SB_LOG_INFO, "SB02109", "mod_sips: directory has %lu user(s)",
 	       (unsigned long)directory_count(dir));
 	registrar_set_directory(dir, pool);
+	sb_runtime_config_rdlock(rt);
+	load_dialplan(rt);
+	sb_runtime_config_unlock(rt);
 	return APR_SUCCESS;
 }
 
@@ -141,6 +214,13 @@ static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 		rv = endpoint_init(sb_runtime_loop(rt), sips.pool);
 	if (rv == APR_SUCCESS)
 		rv = registrar_init(sb_runtime_dirs(rt)->db_dir, sips.pool);
+	if (rv == APR_SUCCESS) {
+		sb_runtime_config_rdlock(rt);
+		rv = media_start(rt);
+		sb_runtime_config_unlock(rt);
+	}
+	if (rv == APR_SUCCESS)
+		rv = call_bridge_register();
 	if (rv != APR_SUCCESS)
 		return rv;
 	sips_reload(rt);
@@ -174,6 +254,13 @@ static void sips_shutdown(sb_runtime_t *rt)
 	sips.profiles = NULL;
 	apr_thread_mutex_unlock(sips.lock);
 	endpoint_shutdown();
+	call_shutdown();
+	if (sips_media)
+		sb_media_destroy(sips_media);
+	sips_media = NULL;
+	sb_app_unregister("bridge");
+	sb_expand_function_unregister("sips_contact");
+	sb_expand_function_unregister("sofia_contact");
 	registrar_shutdown();
 	flow_table_destroy();
 }

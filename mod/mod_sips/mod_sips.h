@@ -15,6 +15,9 @@ typedef struct mod_sips {
 apr_status_t mod_sips_profile_from_config(mod_sips_t *m, const char *name,
 					  sips_profile_t **out);
 
+/** A running profile by name (for dial strings), or NULL. */
+sips_profile_t *mod_sips_profile_find(const char *name);
+
 apr_status_t sips_commands_register(mod_sips_t *m);
 void sips_commands_unregister(void);
 

@@ -140,6 +140,7 @@ typedef struct reg_req {
 	const char *domain; /* To host */
 	const char *aor;
 	const char *realm;
+	int proxy; /* a call: 407, Proxy-Authenticate/-Authorization */
 } reg_req_t;
 
 static const char *slice(apr_pool_t *pool, const sip_str_t *s)
@@ -168,7 +169,8 @@ static void challenge(reg_req_t *r, int stale, int status)
 					 stale);
 		if (!value)
 			continue;
-		APR_ARRAY_PUSH(h, const char *) = "WWW-Authenticate";
+		APR_ARRAY_PUSH(h, const char *) =
+			r->proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
 		APR_ARRAY_PUSH(h, const char *) = value;
 	}
 	APR_ARRAY_PUSH(h, const char *) = NULL;
@@ -178,16 +180,30 @@ static void challenge(reg_req_t *r, int stale, int status)
 
 /* 0 when authenticated; otherwise the response has been sent. */
 /*
- * The digest-uri must be the Request-URI (RFC 7616 3.4.6): otherwise a
- * response captured for another request could be replayed here.  Same
- * bytes, case aside (what phones do); else 400 as the RFC says.
+ * The digest-uri must name the Request-URI (RFC 7616 3.4.6), so that a
+ * response captured for a request elsewhere is not good here.  The same
+ * text, case aside, as phones send; or the same scheme, host and port
+ * without the user part, as SIPp and some gateways send.  Else 400.
  */
+static int same_target(const sip_str_t *digest_uri, const sip_uri_t *ruri)
+{
+	sip_uri_t u;
+
+	if (sip_uri_parse(digest_uri->ptr, digest_uri->len, &u) !=
+		    APR_SUCCESS ||
+	    u.scheme != ruri->scheme || u.port != ruri->port ||
+	    u.host.len != ruri->host.len)
+		return 0;
+	return strncasecmp(u.host.ptr, ruri->host.ptr, u.host.len) == 0;
+}
+
 static int uri_matches(reg_req_t *r, const sip_auth_t *auth)
 {
 	const sip_str_t *ruri = &r->req->ruri_str;
 
-	if (auth->uri.len == ruri->len &&
-	    strncasecmp(auth->uri.ptr, ruri->ptr, ruri->len) == 0)
+	if ((auth->uri.len == ruri->len &&
+	     strncasecmp(auth->uri.ptr, ruri->ptr, ruri->len) == 0) ||
+	    same_target(&auth->uri, &r->req->ruri))
 		return 1;
 	sb_log(SB_LOG_WARNING, "SB02416",
 	       "registrar: %s from %s:%d: digest uri \"%.*s\" is not the "
@@ -203,7 +219,10 @@ static int uri_matches(reg_req_t *r, const sip_auth_t *auth)
 
 static int authenticate(reg_req_t *r)
 {
-	const sip_hdr_t *h = sip_hdr_find(r->req, SIP_HDR_AUTHORIZATION);
+	const sip_hdr_t *h = sip_hdr_find(
+		r->req, r->proxy ? SIP_HDR_PROXY_AUTHORIZATION
+				 : SIP_HDR_AUTHORIZATION);
+	int need = r->proxy ? 407 : 401;
 	char password[256];
 	digest_result_e res;
 	sip_auth_t auth;
@@ -212,17 +231,19 @@ static int authenticate(reg_req_t *r)
 	if (!user_password(r->user, r->domain, password, sizeof(password),
 			   &r->realm, r->pool)) {
 		sb_log(SB_LOG_NOTICE, "SB02410",
-		       "registrar: %s from %s:%d: no such user; 403", r->aor,
+		       "%s: %s from %s:%d: no such user; 403",
+		       r->proxy ? "call" : "registrar", r->aor,
 		       r->from->peer_ip, r->from->peer_port);
 		endpoint_respond(r->txn, r->req, r->from, 403, NULL, NULL);
 		return -1;
 	}
 	if (!h || sip_hdr_auth(&h->value, &auth) != APR_SUCCESS ||
 	    !auth.is_digest) {
-		challenge(r, 0, 401);
+		challenge(r, 0, need);
 		return -1;
 	}
-	res = digest_verify(r->p->digest, &auth, "REGISTER", r->realm,
+	res = digest_verify(r->p->digest, &auth,
+			    r->proxy ? "INVITE" : "REGISTER", r->realm,
 			    password, apr_time_now());
 	OPENSSL_cleanse(password, sizeof(password));
 	if (res == DIGEST_OK && sip_str_eq(&auth.username, r->user)) {
@@ -230,14 +251,14 @@ static int authenticate(reg_req_t *r)
 		return uri_matches(r, &auth) ? 0 : -1;
 	}
 	if (res == DIGEST_STALE) {
-		challenge(r, 1, 401);
+		challenge(r, 1, need);
 		return -1;
 	}
 	fails = failure_count(r->from->peer_ip, r->user, 1);
 	sb_log(SB_LOG_WARNING, "SB02411",
-	       "registrar: authentication of %s from %s:%d failed (%s), "
+	       "%s: authentication of %s from %s:%d failed (%s), "
 	       "%u of %u",
-	       r->aor, r->from->peer_ip, r->from->peer_port,
+	       r->proxy ? "call" : "registrar", r->aor, r->from->peer_ip, r->from->peer_port,
 	       res == DIGEST_OK ? "username differs from To"
 				: digest_result_text(res),
 	       fails, r->p->settings.auth_max_failures);
@@ -246,7 +267,7 @@ static int authenticate(reg_req_t *r)
 		endpoint_respond(r->txn, r->req, r->from, 403, NULL, NULL);
 		return -1;
 	}
-	challenge(r, 0, 401);
+	challenge(r, 0, need);
 	return -1;
 }
 
@@ -446,6 +467,37 @@ static apr_status_t apply_contacts(reg_req_t *r, apr_array_header_t *plan,
 		       b.src_ip, b.src_port, cp->expires);
 	}
 	return APR_SUCCESS;
+}
+
+int registrar_authorize_call(sips_profile_t *p, txn_server_t *txn,
+			     const sip_msg_t *req, const sip_target_t *from,
+			     apr_pool_t *pool, const char **user,
+			     const char **realm)
+{
+	const sip_hdr_t *fh = sip_hdr_find(req, SIP_HDR_FROM);
+	sip_addr_t addr;
+	reg_req_t r;
+
+	memset(&r, 0, sizeof(r));
+	r.pool = pool;
+	r.p = p;
+	r.txn = txn;
+	r.req = req;
+	r.from = from;
+	r.proxy = 1;
+	if (!fh || sip_hdr_addr(&fh->value, &addr) != APR_SUCCESS ||
+	    !addr.uri.user.len || !addr.uri.host.len) {
+		endpoint_respond(txn, req, from, 400, "Bad From", NULL);
+		return -1;
+	}
+	r.user = slice(pool, &addr.uri.user);
+	r.domain = slice(pool, &addr.uri.host);
+	r.aor = apr_pstrcat(pool, r.user, "@", r.domain, NULL);
+	if (authenticate(&r) != 0)
+		return -1;
+	*user = r.user;
+	*realm = r.realm;
+	return 0;
 }
 
 void registrar_register(sips_profile_t *p, txn_server_t *txn,

@@ -16,6 +16,17 @@ void registrar_set_directory(directory_t *dir, apr_pool_t *dir_pool);
 void registrar_register(sips_profile_t *p, txn_server_t *txn,
 			const sip_msg_t *req, const sip_target_t *from);
 
+/**
+ * Digest-authenticate a call (INVITE) from a directory user, the user
+ * named in From (407 with Proxy-Authenticate, as for REGISTER otherwise:
+ * failures counted, 403 after auth-max-failures).  0 with @p *user and
+ * @p *realm (from @p pool) when good; else the response has been sent.
+ */
+int registrar_authorize_call(sips_profile_t *p, txn_server_t *txn,
+			     const sip_msg_t *req, const sip_target_t *from,
+			     apr_pool_t *pool, const char **user,
+			     const char **realm);
+
 /** Look a user up (for dial strings); NULL when unknown. */
 const dir_user_t *registrar_user(const char *id, const char *domain);
 

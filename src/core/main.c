@@ -13,7 +13,11 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_control.h"
 #include "sipsbridge/sb_log.h"
+#include "sipsbridge/sb_session.h"
+#include "sipsbridge/sb_srtp.h"
 #include "runtime_private.h"
+#include "../session/expand_private.h"
+#include "../session/session_private.h"
 #include "pidfile.h"
 #include "../control/control_socket.h"
 #include "config.h"
@@ -278,6 +282,15 @@ static int run(sb_runtime_t *rt, const sb_options_t *opt, int *ready_fd)
 		goto stop_loop;
 	}
 	sb_commands_core_register(rt);
+	/* What dialplans and modules use: functions, applications, SRTP. */
+	if (sb_expand_builtins_register() != APR_SUCCESS ||
+	    sb_session_apps_init() != APR_SUCCESS ||
+	    sb_srtp_global_init() != APR_SUCCESS) {
+		sb_log(SB_LOG_CRIT, "SB00008",
+		       "cannot set up the session core (expansion functions, "
+		       "applications, libsrtp2)");
+		goto stop_control;
+	}
 	if (sb_modules_load(rt) == APR_SUCCESS) {
 		sb_log(SB_LOG_NOTICE, "SB00006",
 		       "sipsbridge %s ready (pid %ld, %u workers)",
@@ -289,6 +302,12 @@ static int run(sb_runtime_t *rt, const sb_options_t *opt, int *ready_fd)
 	}
 	sb_control_socket_stop();
 	sb_modules_shutdown(rt);
+	goto core_done;
+stop_control:
+	sb_control_socket_stop();
+core_done:
+	sb_session_registry_shutdown();
+	sb_expand_shutdown();
 	sb_commands_core_unregister();
 stop_loop:
 	sb_loop_stop(rt->loop);

@@ -126,7 +126,8 @@ class Switch:
             self.proc = subprocess.Popen(
                 [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run",
                  self.run_dir, "-log", self.log_dir, "-db", self.db_dir,
-                 "-mod", MODDIR, "-threads", "2"],
+                 "-mod", MODDIR, "-threads", "2",
+                 "-loglevel", os.environ.get("SB_TEST_LOGLEVEL", "info")],
                 stdout=subprocess.DEVNULL, stderr=err)
         if not expect_ready:
             return self
@@ -215,16 +216,42 @@ SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def sipp(scenario, port, transport="u1", calls=1, extra=(), timeout=30,
-         service="switch"):
+         service="switch", local_port=None):
     """Run SIPp (Debian sip-tester) against 127.0.0.1:port."""
     args = ["sipp", "127.0.0.1:%d" % port, "-sf",
             os.path.join(SCENARIOS, scenario), "-t", transport,
-            "-m", str(calls), "-i", "127.0.0.1", "-p", str(free_port()),
+            "-m", str(calls), "-i", "127.0.0.1",
+            "-p", str(local_port or free_port()),
             "-s", service, "-nostdin", "-timeout", str(timeout),
             "-timeout_error", "-max_recv_loops", "1000", *extra]
     out = subprocess.run(args, capture_output=True, text=True,
                          timeout=timeout + 15, cwd=tmpdir_for_sipp())
     return out.returncode, out.stdout + out.stderr
+
+
+def sipp_bg(scenario, port, transport="u1", extra=(), timeout=30,
+            service="switch", local_port=None):
+    """SIPp in the background (a phone waiting for calls); finish with
+    sipp_wait()."""
+    args = ["sipp", "127.0.0.1:%d" % port, "-sf",
+            os.path.join(SCENARIOS, scenario), "-t", transport,
+            "-m", "1", "-i", "127.0.0.1",
+            "-p", str(local_port or free_port()),
+            "-s", service, "-nostdin", "-timeout", str(timeout),
+            "-timeout_error", "-max_recv_loops", "1000", *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            cwd=tmpdir_for_sipp())
+
+
+def sipp_wait(proc, timeout=40):
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        return -1, out
+    return proc.returncode, out
 
 
 def tmpdir_for_sipp():
@@ -290,11 +317,28 @@ def set_param(sw, profile, name, value):
     open(path, "w").write(text)
 
 
+def write_tone_wav(path, seconds=5, hz=440, rate=8000):
+    """A mono 16-bit sine tone: a phone's audio that a test can find."""
+    import math
+    import struct
+    import wave
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(
+            struct.pack("<h", int(12000 * math.sin(2 * math.pi * hz * i /
+                                                   rate)))
+            for i in range(seconds * rate)))
+    return path
+
+
 class Baresip:
     """baresip (Debian baresip-core) as a phone, headless."""
 
     def __init__(self, tmp_path, account, cafile, seconds=30,
-                 extra_modules=(), certificate=None):
+                 extra_modules=(), certificate=None, extra_config=(),
+                 audio_source="/dev/null"):
         self.dir = os.path.join(str(tmp_path), "baresip-%d" % free_port())
         os.makedirs(self.dir)
         self.port = free_port(pair=True)
@@ -311,7 +355,9 @@ class Baresip:
                 f.write("module %s\n" % m)
             f.write("module_app account.so\nmodule_app menu.so\n")
             f.write("audio_player aufile,/dev/null\n")
-            f.write("audio_source aufile,/dev/null\n")
+            f.write("audio_source aufile,%s\n" % audio_source)
+            for line in extra_config:
+                f.write(line + "\n")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(account + "\n")
         self.log_path = os.path.join(self.dir, "baresip.out")

@@ -1,0 +1,150 @@
+/* call.h — B2BUA call legs: dialogs, INVITE handling, bridging, media. */
+#ifndef SIPS_CALL_H
+#define SIPS_CALL_H
+
+#include "sipsbridge/sb_media.h"
+#include "sipsbridge/sb_session.h"
+#include "profile.h"
+#include "sdp.h"
+#include "sip_build.h"
+#include "txn.h"
+
+typedef enum {
+	LEG_INIT = 0, /* A: INVITE received; B: INVITE sent */
+	LEG_EARLY,    /* a provisional with a tag / we sent one */
+	LEG_UP,       /* 2xx sent or received */
+	LEG_ENDING,   /* BYE or CANCEL under way */
+	LEG_ENDED
+} leg_state_e;
+
+typedef struct bridge bridge_t;
+typedef struct call_leg call_leg_t;
+
+/* RFC 3261 12: what a leg needs to send requests in its dialog. */
+typedef struct dialog {
+	const char *call_id;
+	const char *local_tag, *remote_tag;
+	const char *local_uri, *remote_uri; /* name-addr without tag */
+	const char *remote_target;	    /* the peer's Contact URI */
+	apr_array_header_t *route_set;      /* const char *, in order */
+	apr_uint32_t local_cseq, remote_cseq;
+	sip_target_t to;		    /* the flow or UDP address */
+} dialog_t;
+
+struct call_leg {
+	apr_pool_t *pool;
+	sips_profile_t *profile;
+	sb_session_t *session;
+	sb_worker_t *worker;
+	unsigned worker_index;
+	int inbound; /* A leg (we are UAS) */
+	leg_state_e state;
+	dialog_t dlg;
+	int cause; /* once ended */
+	int fail_status; /* A: the B side's final status to pass on */
+
+	/* A leg: its INVITE (a private copy) and server transaction. */
+	sip_msg_t *invite;
+	txn_server_t *invite_txn;
+	sb_timer_t ok_timer; /* 2xx retransmission over UDP until ACK */
+	apr_interval_time_t ok_interval, ok_elapsed;
+	char *ok_buf; /* A: our 2xx; B: our ACK for its 2xx */
+	apr_size_t ok_len;
+
+	/* B leg: the INVITE we sent and its client transaction. */
+	char *invite_buf;
+	apr_size_t invite_len;
+	txn_client_t *invite_ctx;
+	sb_timer_t answer_timer; /* call_timeout / leg_timeout */
+	int cancel_pending;	 /* CANCEL once a provisional arrives */
+	bridge_t *bridge;	 /* the bridge attempt it belongs to */
+
+	call_leg_t *peer; /* the other leg once bridged */
+
+	/* Media: the first audio stream, relayed. */
+	sb_media_stream_t *stream;
+	sdp_session_t *remote_sdp; /* last offer/answer from the peer */
+	sdp_session_t *local_sdp;  /* what we last sent it */
+	apr_uint64_t sdp_version;
+	int media_ready; /* the peer's address is known */
+};
+
+/* call_leg.c */
+apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool);
+void call_shutdown(void);
+sb_media_t *call_media(void);
+apr_status_t call_leg_create(call_leg_t **out, sips_profile_t *p,
+			     int inbound);
+void call_leg_free(call_leg_t *leg);
+/** Index by (Call-ID, our tag) on this worker, for in-dialog requests;
+ * an A leg also by its INVITE transaction until its final response. */
+void call_leg_index(call_leg_t *leg);
+call_leg_t *call_leg_find_invite(const txn_server_t *txn);
+void call_leg_invite_done(call_leg_t *leg);
+call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to);
+/** Build an in-dialog request (Via, Route, CSeq, Contact) into @p b. */
+void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
+		      apr_uint32_t cseq, sip_build_t *b);
+apr_status_t call_leg_send(call_leg_t *leg, const char *method,
+			   const char *ctype, const char *body,
+			   apr_size_t body_len, txn_client_fn fn);
+const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool);
+const char *call_transport_upper(sips_transport_e tp);
+/** The leg ended (both directions done): detach, free when safe. */
+void call_leg_ended(call_leg_t *leg, int cause);
+unsigned call_count(void);
+
+/* call_in.c */
+/** The dialplan new calls run (kept until shutdown). */
+void call_set_dialplan(const sb_dialplan_t *dp);
+void call_in_invite(sips_profile_t *p, txn_server_t *txn,
+		    const sip_msg_t *req, const sip_target_t *from);
+/** ACK, BYE, CANCEL, re-INVITE... inside a dialog; 1 when handled. */
+int call_in_dialog(sips_profile_t *p, txn_server_t *txn,
+		   const sip_msg_t *req, const sip_target_t *from);
+void call_in_cancel(txn_server_t *invite_txn);
+void call_in_ack_2xx(const sip_msg_t *ack);
+/** A leg: send a response to its INVITE with our SDP when @p sdp. */
+void call_in_respond(call_leg_t *a, int status, const char *reason,
+		     int with_sdp);
+extern const sb_endpoint_ops_t call_sip_ops;
+
+/* call_out.c */
+/** Originate a B leg to @p uri (already past the "sip/profile/"). */
+apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
+				sips_profile_t *p, const char *uri,
+				const char *reg_aor, apr_table_t *vars,
+				call_leg_t **out);
+void call_out_cancel(call_leg_t *b, int cause);
+/** A 2xx retransmission for a B leg that is already up: ACK again. */
+int call_out_stray_2xx(const sip_msg_t *resp);
+
+/* call_bridge.c */
+apr_status_t call_bridge_register(void);
+/** B leg progress, from call_out.c. */
+void call_bridge_b_early(call_leg_t *b, int status);
+void call_bridge_b_answered(call_leg_t *b);
+void call_bridge_b_failed(call_leg_t *b, int status);
+/** Either leg hung up after the bridge: end the other. */
+void call_bridge_leg_gone(call_leg_t *leg, int cause);
+/** The A leg died during a bridge attempt (CANCEL): stop its B legs. */
+void call_bridge_abort(call_leg_t *a, int cause);
+/** The A leg a bridge attempt belongs to. */
+call_leg_t *call_bridge_a(const bridge_t *br);
+
+/* call_media.c */
+/** A leg: take its offer (the INVITE body); 488 sent on failure. */
+apr_status_t call_media_inbound_offer(call_leg_t *a);
+/** The SDP we offer to B (derived from A's offer). */
+const char *call_media_offer_for(call_leg_t *b, call_leg_t *a,
+				 apr_size_t *len);
+/** B answered (or early media): learn its SDP, link streams. */
+apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp);
+/** The SDP we answer A with (derived from B's answer, or ours). */
+const char *call_media_answer_for(call_leg_t *a, apr_size_t *len);
+void call_media_close(call_leg_t *leg);
+/** A re-INVITE or UPDATE inside the dialog of @p leg. */
+void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
+			const sip_msg_t *req, const sip_target_t *from);
+
+#endif

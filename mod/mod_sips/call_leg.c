@@ -1,0 +1,268 @@
+/* call_leg.c — call legs: creation, the per-worker dialog index, requests
+ * inside a dialog. */
+#include <string.h>
+#include <apr_atomic.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "call.h"
+#include "call_route.h"
+#include "config.h"
+#include "endpoint.h"
+#include "sip_build.h"
+
+/* Each worker indexes the legs it owns; only it touches its table. */
+static struct {
+	sb_loop_t *loop;
+	sb_media_t *media;
+	apr_hash_t **by_dialog; /* "call-id\ntag" -> call_leg_t */
+	apr_hash_t **by_invite; /* txn_server_t * -> A leg, until final */
+	apr_pool_t **pools;
+	unsigned n;
+	volatile apr_uint32_t legs;
+} calls;
+
+apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
+{
+	unsigned i;
+
+	calls.loop = loop;
+	calls.media = media;
+	calls.n = sb_loop_nworkers(loop);
+	calls.by_dialog = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
+	calls.by_invite = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
+	calls.pools = apr_pcalloc(pool, calls.n * sizeof(apr_pool_t *));
+	for (i = 0; i < calls.n; i++) {
+		/* An unmanaged pool per worker: only that worker uses it. */
+		if (apr_pool_create(&calls.pools[i], pool) != APR_SUCCESS)
+			return APR_ENOMEM;
+		calls.by_dialog[i] = apr_hash_make(calls.pools[i]);
+		calls.by_invite[i] = apr_hash_make(calls.pools[i]);
+	}
+	return APR_SUCCESS;
+}
+
+void call_shutdown(void)
+{
+	calls.by_dialog = NULL;
+	calls.media = NULL;
+}
+
+sb_media_t *call_media(void)
+{
+	return calls.media;
+}
+
+unsigned call_count(void)
+{
+	return apr_atomic_read32(&calls.legs);
+}
+
+const char *call_transport_upper(sips_transport_e tp)
+{
+	return tp == SIPS_TP_UDP ? "UDP" : tp == SIPS_TP_TCP ? "TCP" : "TLS";
+}
+
+apr_status_t call_leg_create(call_leg_t **out, sips_profile_t *p, int inbound)
+{
+	sb_worker_t *self = sb_worker_self();
+	apr_pool_t *pool;
+	call_leg_t *leg;
+
+	if (!self || !calls.by_dialog)
+		return APR_EINVAL;
+	if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+		return APR_ENOMEM;
+	leg = apr_pcalloc(pool, sizeof(*leg));
+	leg->pool = pool;
+	leg->profile = p;
+	leg->inbound = inbound;
+	leg->worker = self;
+	leg->worker_index = sb_worker_index(self);
+	leg->dlg.route_set = apr_array_make(pool, 2, sizeof(const char *));
+	leg->dlg.local_tag = call_route_tag(pool, leg->worker_index);
+	leg->sdp_version = (apr_uint64_t)apr_time_sec(apr_time_now());
+	apr_atomic_inc32(&calls.legs);
+	*out = leg;
+	return APR_SUCCESS;
+}
+
+static const char *dialog_key(apr_pool_t *pool, const char *call_id,
+			      apr_size_t id_len, const char *tag,
+			      apr_size_t tag_len)
+{
+	return apr_psprintf(pool, "%.*s\n%.*s", (int)id_len, call_id,
+			    (int)tag_len, tag);
+}
+
+void call_leg_index(call_leg_t *leg)
+{
+	apr_hash_t *h = calls.by_dialog[leg->worker_index];
+	const char *key = dialog_key(leg->pool, leg->dlg.call_id,
+				     strlen(leg->dlg.call_id),
+				     leg->dlg.local_tag,
+				     strlen(leg->dlg.local_tag));
+
+	apr_hash_set(h, key, APR_HASH_KEY_STRING, leg);
+	if (leg->inbound && leg->invite_txn)
+		apr_hash_set(calls.by_invite[leg->worker_index],
+			     &leg->invite_txn, sizeof(leg->invite_txn), leg);
+}
+
+void call_leg_invite_done(call_leg_t *leg)
+{
+	if (calls.by_invite && leg->invite_txn)
+		apr_hash_set(calls.by_invite[leg->worker_index],
+			     &leg->invite_txn, sizeof(leg->invite_txn), NULL);
+	leg->invite_txn = NULL;
+}
+
+call_leg_t *call_leg_find_invite(const txn_server_t *txn)
+{
+	sb_worker_t *self = sb_worker_self();
+
+	if (!self || !calls.by_invite || !txn)
+		return NULL;
+	return apr_hash_get(calls.by_invite[sb_worker_index(self)], &txn,
+			    sizeof(txn));
+}
+
+static void leg_unindex(call_leg_t *leg)
+{
+	apr_hash_t *h;
+	char *key;
+
+	if (!calls.by_dialog || !leg->dlg.call_id)
+		return;
+	h = calls.by_dialog[leg->worker_index];
+	key = apr_psprintf(leg->pool, "%s\n%s", leg->dlg.call_id,
+			   leg->dlg.local_tag);
+	if (apr_hash_get(h, key, APR_HASH_KEY_STRING) == leg)
+		apr_hash_set(h, key, APR_HASH_KEY_STRING, NULL);
+}
+
+call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to)
+{
+	const sip_hdr_t *h = sip_hdr_find(msg, local_is_to ? SIP_HDR_TO
+							  : SIP_HDR_FROM);
+	sb_worker_t *self = sb_worker_self();
+	sip_addr_t addr;
+	char key[512];
+
+	if (!self || !calls.by_dialog || !h ||
+	    sip_hdr_addr(&h->value, &addr) != APR_SUCCESS || !addr.tag.len ||
+	    msg->call_id.len + addr.tag.len + 2 > sizeof(key))
+		return NULL;
+	memcpy(key, msg->call_id.ptr, msg->call_id.len);
+	key[msg->call_id.len] = '\n';
+	memcpy(key + msg->call_id.len + 1, addr.tag.ptr, addr.tag.len);
+	key[msg->call_id.len + 1 + addr.tag.len] = '\0';
+	return apr_hash_get(calls.by_dialog[sb_worker_index(self)], key,
+			    APR_HASH_KEY_STRING);
+}
+
+const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool)
+{
+	const sips_settings_t *s = &leg->profile->settings;
+	sips_transport_e tp = leg->dlg.to.transport;
+	unsigned port = tp == SIPS_TP_TLS ? s->tls_sip_port : s->sip_port;
+
+	return apr_psprintf(pool, "<sip:mod_sips@%s:%u;transport=%s>",
+			    s->sip_ip, port, flow_transport_name(tp));
+}
+
+void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
+		      apr_uint32_t cseq, sip_build_t *b)
+{
+	const sips_settings_t *s = &leg->profile->settings;
+	const dialog_t *d = &leg->dlg;
+	sips_transport_e tp = d->to.transport;
+	unsigned port = tp == SIPS_TP_TLS ? s->tls_sip_port : s->sip_port;
+	int i;
+
+	sip_build_request(b, pool, method, d->remote_target);
+	sip_build_addf(b, "Via", "SIP/2.0/%s %s:%u;branch=%s;rport",
+		       call_transport_upper(tp), s->sip_ip, port,
+		       call_route_branch(pool, leg->worker_index));
+	for (i = 0; i < d->route_set->nelts; i++)
+		sip_build_add(b, "Route",
+			      APR_ARRAY_IDX(d->route_set, i, const char *));
+	sip_build_add(b, "Max-Forwards", "70");
+	sip_build_addf(b, "From", "%s;tag=%s", d->local_uri, d->local_tag);
+	if (d->remote_tag && *d->remote_tag)
+		sip_build_addf(b, "To", "%s;tag=%s", d->remote_uri,
+			       d->remote_tag);
+	else
+		sip_build_add(b, "To", d->remote_uri);
+	sip_build_add(b, "Call-ID", d->call_id);
+	sip_build_addf(b, "CSeq", "%u %s", cseq, method);
+	if (strcmp(method, "ACK") && strcmp(method, "CANCEL")) {
+		sip_build_add(b, "Contact", call_leg_contact(leg, pool));
+		sip_build_add(b, "User-Agent", "sipsbridge/" PACKAGE_VERSION);
+	}
+}
+
+apr_status_t call_leg_send(call_leg_t *leg, const char *method,
+			   const char *ctype, const char *body,
+			   apr_size_t body_len, txn_client_fn fn)
+{
+	apr_pool_t *pool;
+	sip_build_t b;
+	txn_client_t *txn;
+	char *buf;
+	apr_size_t len;
+	apr_status_t rv;
+
+	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
+		return APR_ENOMEM;
+	call_leg_request(leg, pool, method, ++leg->dlg.local_cseq, &b);
+	if (body)
+		sip_build_body(&b, ctype, body, body_len);
+	rv = sip_build_serialize(&b, &buf, &len);
+	/* No callback may outlive the leg: only the caller's fn knows. */
+	if (rv == APR_SUCCESS)
+		rv = txn_client_start(endpoint_txn_table(), &leg->dlg.to, buf,
+				      len, &leg->profile->timers, fn, NULL,
+				      &txn);
+	apr_pool_destroy(pool);
+	return rv;
+}
+
+/* Freed from the worker's queue: never inside a callback that still
+ * holds the leg (transaction callbacks, timers). */
+static void leg_free_task(void *baton)
+{
+	call_leg_t *leg = baton;
+
+	if (leg->session)
+		sb_session_destroy(leg->session);
+	leg->session = NULL;
+	apr_atomic_dec32(&calls.legs);
+	apr_pool_destroy(leg->pool);
+}
+
+void call_leg_free(call_leg_t *leg)
+{
+	sb_timer_stop(leg->worker, &leg->ok_timer);
+	sb_timer_stop(leg->worker, &leg->answer_timer);
+	call_media_close(leg);
+	call_leg_invite_done(leg);
+	leg_unindex(leg);
+	if (sb_worker_post(leg->worker, leg_free_task, leg) != APR_SUCCESS)
+		leg_free_task(leg);
+}
+
+void call_leg_ended(call_leg_t *leg, int cause)
+{
+	if (leg->state == LEG_ENDED)
+		return;
+	leg->state = LEG_ENDED;
+	leg->cause = cause;
+	sb_log(SB_LOG_INFO, "SB02600",
+	       "call %s: %s leg %s ended: %s", leg->dlg.call_id,
+	       leg->inbound ? "A" : "B",
+	       leg->session ? sb_session_uuid(leg->session) : "-",
+	       sb_cause_name(cause));
+	call_bridge_leg_gone(leg, cause);
+	call_leg_free(leg);
+}

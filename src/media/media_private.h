@@ -1,0 +1,194 @@
+/* media_private.h — the relay's shared structures: engine, threads, streams. */
+#ifndef MEDIA_PRIVATE_H
+#define MEDIA_PRIVATE_H
+
+#include <pthread.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+/* sb_media.h uses apr_port_t without including its header. */
+#include <apr_network_io.h>
+#include "sipsbridge/sb_media.h"
+
+/*
+ * Linux only (epoll, eventfd, recvmmsg/sendmmsg), so the locks are plain
+ * pthread ones: they live inside structures that are reused across opens
+ * and never need a pool.
+ *
+ * Locking, and why it is a lock and not an RCU-like pointer swap: a
+ * stream's state is split in two halves, each with its own mutex.
+ *  - rx: what arrives from the stream's peer (latched sources, UNPROTECT
+ *    session, the link, receive counters, timeout).  Taken by the owning
+ *    relay thread once per recvmmsg batch.
+ *  - tx: what is sent to the peer (destinations, PROTECT session, send
+ *    counters).  Taken by the relay thread of the linked stream once per
+ *    batch it forwards.
+ * libsrtp sessions carry replay and rollover state that must not be used
+ * by two threads at once, and a swapped-out session may be destroyed only
+ * when nobody uses it; the mutex gives both without epochs or hazard
+ * pointers, at one uncontended lock per batch (tens of nanoseconds beside
+ * two system calls).  Order: a thread may take a tx lock while holding an
+ * rx lock, never the reverse, and never two locks of one kind.  The link
+ * topology changes under media->link_lock, which no relay thread takes.
+ */
+
+#define MEDIA_RTP 0
+#define MEDIA_RTCP 1
+
+/* Datagrams read per recvmmsg on one readable socket. */
+#define MEDIA_BATCH 32
+/* One packet slot: the largest datagram we relay plus SRTP's trailer. */
+#define MEDIA_SLOT 4096
+#define MEDIA_PKT_MAX (MEDIA_SLOT - SB_SRTP_MAX_TRAILER)
+/* Ready descriptors taken per epoll_wait. */
+#define MEDIA_EVENTS 256
+/* Longest sleep of a relay thread: bounds a missed timeout wakeup. */
+#define MEDIA_SCAN_MAX apr_time_from_sec(1)
+
+typedef union media_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+} media_addr_t;
+
+typedef struct media_thread media_thread_t;
+
+/* One bound socket; epoll's data.ptr points here. */
+typedef struct media_sock {
+	sb_media_stream_t *s;
+	int fd;
+	int kind; /* MEDIA_RTP or MEDIA_RTCP */
+} media_sock_t;
+
+/* The receive half: the owning relay thread, under lock. */
+typedef struct media_rx {
+	pthread_mutex_t lock;
+	sb_media_stream_t *link;
+	sb_srtp_t *srtp;     /* UNPROTECT, NULL = plain */
+	media_addr_t src[2]; /* latched source per kind */
+	int latched[2];
+	apr_uint64_t packets, bytes;
+	apr_uint64_t dropped_source, auth_failed, replayed, dropped_other;
+	apr_time_t last_rx;
+	/* Timeout: armed while after > 0 and fn is set. */
+	apr_interval_time_t to_after;
+	apr_time_t to_since;
+	sb_media_timeout_fn to_fn;
+	void *to_baton;
+} media_rx_t;
+
+/* The send half: whichever relay thread forwards to us, under lock. */
+typedef struct media_tx {
+	pthread_mutex_t lock;
+	sb_srtp_t *srtp;     /* PROTECT, NULL = plain */
+	media_addr_t sdp[2]; /* from set_peer; family 0 = none */
+	media_addr_t lat[2]; /* copies of rx.src once latched */
+	int lat_ok[2];
+	int mux;
+	/* Derived by media_stream_route(): where each kind goes, and from
+	 * which of our sockets (index into sock[]); dst NULL = nowhere. */
+	const media_addr_t *dst[2];
+	int out[2];
+	apr_uint64_t packets, bytes;
+} media_tx_t;
+
+struct sb_media_stream {
+	sb_media_t *media;
+	media_thread_t *thread;
+	unsigned pair; /* slot index */
+	apr_port_t port;
+	int family;	    /* AF_INET or AF_INET6 */
+	socklen_t addr_len; /* of that family's sockaddr */
+	media_sock_t sock[2];
+	/*
+	 * SRTP sessions are made in this pool, kept with the slot and
+	 * cleared at close: a re-key leaves a few dozen bytes in it until
+	 * then.  ctl serialises set_srtp and close on it.
+	 */
+	pthread_mutex_t ctl;
+	apr_pool_t *srtp_pool;
+	/* The owning thread's list, for the timeout scan: relay thread only. */
+	sb_media_stream_t *prev, *next;
+	/* Separate lines: the two halves are written by different threads. */
+	media_rx_t rx __attribute__((aligned(64)));
+	media_tx_t tx __attribute__((aligned(64)));
+};
+
+typedef enum media_cmd_op {
+	MEDIA_CMD_ADD,
+	MEDIA_CMD_DEL,
+	MEDIA_CMD_STOP
+} media_cmd_op_t;
+
+/* A request to a relay thread; on the caller's stack, answered at once. */
+typedef struct media_cmd {
+	struct media_cmd *next;
+	media_cmd_op_t op;
+	sb_media_stream_t *s;
+	apr_status_t rv;
+	int done;
+} media_cmd_t;
+
+/* Per-thread packet buffers, preallocated: nothing is allocated per packet. */
+typedef struct media_batch {
+	struct mmsghdr rx[MEDIA_BATCH];
+	struct iovec rx_iov[MEDIA_BATCH];
+	media_addr_t from[MEDIA_BATCH];
+	signed char kind[MEDIA_BATCH]; /* -1 = dropped */
+	struct mmsghdr tx[2][MEDIA_BATCH];
+	struct iovec tx_iov[2][MEDIA_BATCH];
+	unsigned char (*slot)[MEDIA_SLOT];
+} media_batch_t;
+
+struct media_thread {
+	sb_media_t *media;
+	unsigned index;
+	int epfd;
+	int evfd; /* wakes the thread: commands, earlier timeouts */
+	pthread_t thread;
+	int started;
+	/* Command queue, from any thread. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	media_cmd_t *head, **tail;
+	/* Relay thread only. */
+	sb_media_stream_t *streams;
+	int stop;
+	media_batch_t *batch;
+	/* Earliest timeout to check: lowered by set_timeout (atomics). */
+	apr_time_t next_scan;
+	/* Streams assigned, under media->lock: picks the least loaded. */
+	unsigned load;
+};
+
+struct sb_media {
+	apr_pool_t *pool;     /* ours, with a locked allocator */
+	pthread_mutex_t lock; /* port pairs, slots, loads */
+	pthread_mutex_t link_lock;
+	apr_port_t base; /* even RTP port of pair 0 */
+	unsigned npairs;
+	unsigned cursor; /* next pair to try: freed ports wait their turn */
+	unsigned char *used;
+	sb_media_stream_t **slots; /* reused across opens, allocated lazily */
+	unsigned nthreads;
+	unsigned rr; /* round robin among equally loaded threads */
+	media_thread_t *threads;
+	int stopped;
+};
+
+/* media.c */
+apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,
+			     socklen_t len, sb_media_stream_t **out);
+void media_give_pair(sb_media_stream_t *s);
+apr_status_t media_call(media_thread_t *t, media_cmd_op_t op,
+			sb_media_stream_t *s);
+void media_wake(media_thread_t *t);
+
+/* media_stream.c */
+void media_stream_route(sb_media_stream_t *s);
+apr_time_t media_stream_expire(media_thread_t *t, apr_time_t now);
+
+/* media_relay.c */
+void *media_relay_main(void *arg);
+int media_relay_on_thread(const sb_media_t *m);
+
+#endif

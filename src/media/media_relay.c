@@ -1,0 +1,343 @@
+/* media_relay.c — one relay thread: epoll, recvmmsg, latch, SRTP, sendmmsg. */
+/* recvmmsg, sendmmsg, pthread_setname_np (APR's cflags set it too). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include "media_private.h"
+
+static __thread media_thread_t *media_relay_self;
+
+int media_relay_on_thread(const sb_media_t *m)
+{
+	return media_relay_self && media_relay_self->media == m;
+}
+
+static int relay_addr_eq(const media_addr_t *a, const media_addr_t *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return 0;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
+/*
+ * RTP or RTCP, -1 when neither.  On the RTP port RFC 5761 §4 tells them
+ * apart: RTCP packet types 192..223 read as payload types 64..95 once
+ * the marker bit is masked.  STUN and other non-version-2 traffic fails.
+ */
+static int relay_kind(const unsigned char *p, apr_size_t len, int sock_kind)
+{
+	unsigned pt;
+
+	if (len < 8 || (p[0] & 0xc0) != 0x80)
+		return -1;
+	if (sock_kind == MEDIA_RTCP)
+		return MEDIA_RTCP;
+	pt = p[1] & 0x7f;
+	if (pt >= 64 && pt <= 95)
+		return MEDIA_RTCP;
+	return len >= 12 ? MEDIA_RTP : -1;
+}
+
+/* Under s->rx.lock: the first accepted packet of a kind fixes its source. */
+static void relay_latch(sb_media_stream_t *s, int kind,
+			const media_addr_t *from)
+{
+	s->rx.src[kind] = *from;
+	s->rx.latched[kind] = 1;
+	pthread_mutex_lock(&s->tx.lock);
+	s->tx.lat[kind] = *from;
+	s->tx.lat_ok[kind] = 1;
+	media_stream_route(s);
+	pthread_mutex_unlock(&s->tx.lock);
+}
+
+static void relay_count_srtp(sb_media_stream_t *s, apr_status_t rv)
+{
+	if (rv == SB_EAUTH)
+		s->rx.auth_failed++;
+	else if (rv == SB_EREPLAY)
+		s->rx.replayed++;
+	else
+		s->rx.dropped_other++;
+}
+
+/*
+ * Packet @p i of the batch, under s->rx.lock: its kind when accepted
+ * (unprotected in place, length updated), -1 when dropped.  Latching
+ * waits for SRTP authentication so forged packets cannot steer a stream.
+ */
+static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
+			unsigned i, apr_time_t now)
+{
+	struct mmsghdr *mh = &b->rx[i];
+	unsigned char *p = b->slot[i];
+	apr_size_t len = mh->msg_len;
+	apr_status_t rv;
+	int kind;
+
+	kind = relay_kind(p, len, sock_kind);
+	if (kind < 0 || (mh->msg_hdr.msg_flags & MSG_TRUNC)) {
+		s->rx.dropped_other++;
+		return -1;
+	}
+	if (s->rx.latched[kind] &&
+	    !relay_addr_eq(&s->rx.src[kind], &b->from[i])) {
+		s->rx.dropped_source++;
+		return -1;
+	}
+	if (s->rx.srtp) {
+		rv = kind == MEDIA_RTP
+			 ? sb_srtp_rtp(s->rx.srtp, p, &len, MEDIA_SLOT)
+			 : sb_srtp_rtcp(s->rx.srtp, p, &len, MEDIA_SLOT);
+		if (rv != APR_SUCCESS) {
+			relay_count_srtp(s, rv);
+			return -1;
+		}
+	}
+	if (!s->rx.latched[kind])
+		relay_latch(s, kind, &b->from[i]);
+	s->rx.packets++;
+	s->rx.bytes += mh->msg_len;
+	s->rx.last_rx = now;
+	mh->msg_len = (unsigned)len;
+	return kind;
+}
+
+/* A short sendmmsg stopped at a failed packet: count it and go on. */
+static void relay_send(sb_media_stream_t *s, sb_media_stream_t *d, int fd,
+		       struct mmsghdr *msgs, unsigned n)
+{
+	unsigned off = 0, j;
+	int r;
+
+	while (off < n) {
+		r = sendmmsg(fd, msgs + off, n - off, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			s->rx.dropped_other++;
+			off++;
+			continue;
+		}
+		for (j = off; j < off + (unsigned)r; j++) {
+			d->tx.packets++;
+			d->tx.bytes += msgs[j].msg_len;
+		}
+		off += (unsigned)r;
+	}
+}
+
+/* The accepted packets of the batch, from s to its link d's peer. */
+static void relay_forward(sb_media_stream_t *s, sb_media_stream_t *d,
+			  media_batch_t *b, unsigned n)
+{
+	const media_addr_t *dst;
+	struct mmsghdr *mh;
+	unsigned ng[2] = {0, 0}, i, g;
+	apr_size_t len;
+	apr_status_t rv;
+	int k;
+
+	pthread_mutex_lock(&d->tx.lock);
+	for (i = 0; i < n; i++) {
+		k = b->kind[i];
+		if (k < 0)
+			continue;
+		dst = d->tx.dst[k];
+		len = b->rx[i].msg_len;
+		rv = APR_SUCCESS;
+		if (dst && d->tx.srtp)
+			rv = k == MEDIA_RTP
+				 ? sb_srtp_rtp(d->tx.srtp, b->slot[i], &len,
+					       MEDIA_SLOT)
+				 : sb_srtp_rtcp(d->tx.srtp, b->slot[i], &len,
+						MEDIA_SLOT);
+		if (!dst || rv != APR_SUCCESS) {
+			s->rx.dropped_other++;
+			continue;
+		}
+		g = (unsigned)d->tx.out[k];
+		mh = &b->tx[g][ng[g]];
+		b->tx_iov[g][ng[g]].iov_base = b->slot[i];
+		b->tx_iov[g][ng[g]].iov_len = len;
+		mh->msg_hdr.msg_name = (void *)dst;
+		mh->msg_hdr.msg_namelen = d->addr_len;
+		ng[g]++;
+	}
+	for (g = 0; g < 2; g++)
+		if (ng[g])
+			relay_send(s, d, d->sock[g].fd, b->tx[g], ng[g]);
+	pthread_mutex_unlock(&d->tx.lock);
+}
+
+/*
+ * One readable socket: a single recvmmsg per wakeup keeps streams fair
+ * (epoll is level-triggered and reports the rest next round), one rx
+ * lock and one tx lock for the whole batch.
+ */
+static void relay_socket(media_thread_t *t, media_sock_t *ms, apr_time_t now)
+{
+	sb_media_stream_t *s = ms->s;
+	media_batch_t *b = t->batch;
+	unsigned n, i, kept = 0;
+	int r;
+
+	r = recvmmsg(ms->fd, b->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+	if (r <= 0)
+		return;
+	n = (unsigned)r;
+	pthread_mutex_lock(&s->rx.lock);
+	for (i = 0; i < n; i++) {
+		b->kind[i] = (signed char)relay_accept(s, ms->kind, b, i, now);
+		if (b->kind[i] >= 0)
+			kept++;
+	}
+	if (kept && !s->rx.link)
+		s->rx.dropped_other += kept;
+	else if (kept)
+		relay_forward(s, s->rx.link, b, n);
+	pthread_mutex_unlock(&s->rx.lock);
+	/* The kernel shrank these; the rest are untouched. */
+	for (i = 0; i < n; i++)
+		b->rx[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+}
+
+static apr_status_t relay_add(media_thread_t *t, sb_media_stream_t *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		ev.data.ptr = &s->sock[k];
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->sock[k].fd, &ev) < 0) {
+			apr_status_t rv = APR_FROM_OS_ERROR(errno);
+
+			if (k)
+				epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[0].fd,
+					  NULL);
+			return rv;
+		}
+	}
+	s->prev = NULL;
+	s->next = t->streams;
+	if (t->streams)
+		t->streams->prev = s;
+	t->streams = s;
+	return APR_SUCCESS;
+}
+
+static void relay_del(media_thread_t *t, sb_media_stream_t *s)
+{
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTP].fd, NULL);
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTCP].fd, NULL);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		t->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+/*
+ * Run only between batches: no event of the batch just handled can
+ * still point at a stream deleted here.
+ */
+static void relay_commands(media_thread_t *t)
+{
+	media_cmd_t *c, *next, *list;
+	uint64_t v;
+
+	/* Only EAGAIN can fail here: another wakeup already drained it. */
+	if (read(t->evfd, &v, sizeof(v)) < 0)
+		v = 0;
+	pthread_mutex_lock(&t->lock);
+	list = t->head;
+	t->head = NULL;
+	t->tail = &t->head;
+	pthread_mutex_unlock(&t->lock);
+	for (c = list; c; c = c->next) {
+		c->rv = APR_SUCCESS;
+		if (c->op == MEDIA_CMD_ADD)
+			c->rv = relay_add(t, c->s);
+		else if (c->op == MEDIA_CMD_DEL)
+			relay_del(t, c->s);
+		else
+			t->stop = 1;
+	}
+	/* Once done is set the caller may return and its command vanish. */
+	pthread_mutex_lock(&t->lock);
+	for (c = list; c; c = next) {
+		next = c->next;
+		c->done = 1;
+	}
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/*
+ * The scan runs when the earliest known deadline is due.  next_scan is
+ * reset before it so a set_timeout racing with the scan lowers the new
+ * value, not one the scan then overwrites.
+ */
+static void relay_expire(media_thread_t *t)
+{
+	apr_time_t now = apr_time_now(), next, cur;
+
+	if (now < __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&t->next_scan, now + MEDIA_SCAN_MAX, __ATOMIC_RELEASE);
+	next = media_stream_expire(t, now);
+	cur = __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE);
+	while (next < cur &&
+	       !__atomic_compare_exchange_n(&t->next_scan, &cur, next, 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+}
+
+static int relay_wait_ms(media_thread_t *t)
+{
+	apr_time_t d;
+
+	d = __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE) - apr_time_now();
+	if (d <= 0)
+		return 0;
+	if (d > MEDIA_SCAN_MAX)
+		d = MEDIA_SCAN_MAX;
+	return (int)((d + 999) / 1000);
+}
+
+void *media_relay_main(void *arg)
+{
+	struct epoll_event ev[MEDIA_EVENTS];
+	media_thread_t *t = arg;
+	apr_time_t now;
+	int n, i, wake;
+
+	media_relay_self = t;
+	while (!t->stop) {
+		n = epoll_wait(t->epfd, ev, MEDIA_EVENTS, relay_wait_ms(t));
+		now = apr_time_now();
+		wake = 0;
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr)
+				relay_socket(t, ev[i].data.ptr, now);
+			else
+				wake = 1;
+		}
+		if (wake)
+			relay_commands(t);
+		relay_expire(t);
+	}
+	media_relay_self = NULL;
+	return NULL;
+}

@@ -1,0 +1,244 @@
+"""Issue 5: calls through the switch, B2BUA legs and the RTP relay."""
+import os
+import re
+import socket
+import threading
+import time
+
+from sbtest import (Switch, Stunnel, sipp, sipp_bg, sipp_wait, set_param,
+                    wait_for, grep, SCENARIOS, free_port)
+
+
+def call_switch(tmp_path, **params):
+    sw = Switch(tmp_path)
+    sw.make_demo_pki()
+    set_param(sw, "internal", "auth-algorithms", "MD5")
+    for name, value in params.items():
+        set_param(sw, "internal", name.replace("_", "-"), value)
+    return sw
+
+
+def bindings(sw):
+    return sw.cli("show registrations").stdout
+
+
+class RtpSink:
+    """A UDP socket standing for a phone's media port: counts packets."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.packets = []
+        self.sources = set()
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                data, src = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.packets.append(data)
+            self.sources.add(src)
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def phone(sw, user, scenario="call_uas.xml", rtp_port=9):
+    """A UDP phone: SIPp registers from a port, then a second SIPp waits
+    for calls on that port (one SIPp scenario cannot do both: a call
+    with another Call-ID would not map to it)."""
+    port = sw.ports["internal_sip_port"]
+    local = free_port(socket.SOCK_DGRAM)
+    code, out = sipp("register_auth.xml", port, "u1", service=user,
+                     local_port=local,
+                     extra=("-au", user, "-ap", "1234", "-key", "expires",
+                            "300"))
+    assert code == 0, out
+    return sipp_bg(scenario, port, "u1", service=user, local_port=local,
+                   extra=("-key", "rtp_port", str(rtp_port)))
+
+
+def caller(sw, user, callee, hold_ms=3000, scenario="call_uac.xml",
+           extra=()):
+    return sipp(scenario, sw.ports["internal_sip_port"], "u1",
+                service=user,
+                extra=("-au", user, "-ap", "1234", "-key", "callee", callee,
+                       "-key", "hold", str(hold_ms),
+                       "-mp", str(free_port(socket.SOCK_DGRAM))) +
+                tuple(extra))
+
+
+def failing_caller(sw, tmp_path, user, callee, status):
+    """A caller that expects the call to fail with @status."""
+    with open(os.path.join(SCENARIOS, "call_uac_fail.xml")) as f:
+        text = f.read().replace("@STATUS@", str(status))
+    path = os.path.join(str(tmp_path), "call_uac_fail_%d.xml" % status)
+    with open(path, "w") as f:
+        f.write(text)
+    return caller(sw, user, callee, scenario=path)
+
+
+def test_udp_call_relays_rtp_and_bye_ends_both_legs(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    sink = RtpSink()
+    try:
+        callee = phone(sw, "1001", rtp_port=sink.port)
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001")
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        log = sw.log()
+        assert grep(r"SB02622 call .*: bridged to", log), log
+        # G.711 from the caller's pcap reached the callee's media port,
+        # sent by the switch's relay (not by the caller).
+        assert len(sink.packets) >= 50, len(sink.packets)
+        # RTP version 2, PCMA (payload type 8) as the pcap holds.
+        assert all(p[0] >> 6 == 2 and p[1] & 0x7f == 8
+                   for p in sink.packets[:50]), sink.packets[0][:12]
+        assert all(src[0] == "127.0.0.1" for src in sink.sources)
+        assert grep(r"SB02604 call .*: BYE from the A leg", log), log
+        assert wait_for(lambda: grep(r"SB02600 call .* B leg .* ended",
+                                     sw.log()), timeout=5), sw.log()
+    finally:
+        sink.close()
+        sw.stop()
+
+
+def test_call_to_unregistered_user_fails_480(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        code, out = failing_caller(sw, tmp_path, "1000", "1005", 480)
+        assert code == 0, out
+    finally:
+        sw.stop()
+
+
+def test_busy_callee_486_reaches_caller(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001", scenario="call_uas_busy.xml")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = failing_caller(sw, tmp_path, "1000", "1001", 486)
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+    finally:
+        sw.stop()
+
+
+def test_cancel_before_answer(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001", scenario="call_uas_ring.xml")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001",
+                           scenario="call_uac_cancel.xml")
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        assert grep(r"SB02603 call .*: cancelled by the caller", sw.log())
+    finally:
+        sw.stop()
+
+
+def test_callee_hangs_up_first(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001", scenario="call_uas_bye.xml")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001",
+                           scenario="call_uac_wait_bye.xml")
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        assert grep(r"SB02604 call .*: BYE from the B leg", sw.log())
+    finally:
+        sw.stop()
+
+
+def test_call_reaches_tls_phone_over_its_own_flow(tmp_path):
+    """The INVITE to a phone registered over TLS (baresip) rides the
+    phone's own connection; the caller's RTP reaches it."""
+    from sbtest import Baresip, gentls, write_tone_wav
+    sw = call_switch(tmp_path)
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1002",
+           "-out", "phone1002.pem")
+    sw.start()
+    rec = os.path.join(str(tmp_path), "rec")
+    os.makedirs(rec)
+    callee = Baresip(tmp_path,
+                     "<sip:1002@127.0.0.1:%d;transport=tls>;auth_pass=1234;"
+                     "regint=600;answermode=auto;audio_codecs=PCMA,PCMU"
+                     % sw.ports["internal_tls_port"],
+                     os.path.join(internal, "cafile.pem"),
+                     certificate=os.path.join(internal, "phone1002.pem"),
+                     extra_modules=("sndfile.so",),
+                     extra_config=("snd_path %s" % rec,),
+                     audio_source=write_tone_wav(
+                         os.path.join(str(tmp_path), "tone.wav")))
+    try:
+        assert wait_for(lambda: "1002@127.0.0.1" in bindings(sw),
+                        timeout=15), bindings(sw) + callee.output()
+        code, out = caller(sw, "1000", "1002")
+        assert code == 0, out + sw.log()
+        log = sw.log()
+        assert grep(r"SB02612 call .* INVITE .* over tls to 127\.0\.0\.1",
+                    log), log
+        # One TLS connection, the phone's; the switch opened none.
+        assert len(re.findall(r"SB02010 .*\(we are server\)", log)) == 1, log
+        assert not grep(r"\(we are client\)", log), log
+        # baresip recorded what it decoded: the caller's audio arrived.
+        decoded = [f for f in os.listdir(rec) if f.endswith("-dec.wav")]
+        assert decoded, os.listdir(rec)
+        size = os.path.getsize(os.path.join(rec, decoded[0]))
+        assert size > 16000, size  # > 1 s of 8 kHz 16-bit audio
+    finally:
+        callee.close()
+        sw.stop()
+
+
+def test_call_to_dead_tls_flow_fails_fast_480(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    tunnel = Stunnel(tmp_path, sw.ports["internal_tls_port"],
+                     os.path.join(sw.ssl_dir("internal"), "cafile.pem"))
+    try:
+        code, out = sipp("register_auth.xml", tunnel.port, "t1",
+                         service="1003",
+                         extra=("-au", "1003", "-ap", "1234",
+                                "-key", "expires", "600"))
+        assert code == 0, out
+        # SIPp has exited: its TLS connection (via stunnel) is closed.
+        assert wait_for(lambda: re.search(r"1003@127\.0\.0\.1 .* tls",
+                                          bindings(sw)), timeout=5)
+        start = time.monotonic()
+        code, out = failing_caller(sw, tmp_path, "1000", "1003", 480)
+        assert code == 0, out
+        assert time.monotonic() - start < 5
+        log = sw.log()
+        assert grep(r"SB02420 .*1003@127\.0\.0\.1: flow \d+ of .* is gone; "
+                    r"INVITE not sent", log), log
+    finally:
+        tunnel.close()
+        sw.stop()

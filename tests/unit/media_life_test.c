@@ -1,0 +1,388 @@
+/* media_life_test.c — stream lifetimes: timeouts (once, never after
+ * close), the port range (exhaustion, reuse, squatters), descriptors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+#include <apr_general.h>
+#include "media_harness.h"
+
+/* Below Linux's ephemeral range; apart from the other media tests. */
+#define PORT_MIN 23000
+#define PORT_MAX 23799
+#define CHURN_MIN 23800
+#define CHURN_MAX 23839
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+	(void)state;
+	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	apr_pool_destroy(pool);
+	return 0;
+}
+
+static sb_media_t *media_new(apr_port_t lo, apr_port_t hi, unsigned threads)
+{
+	sb_media_config_t cfg = {lo, hi, threads};
+	sb_media_t *m = NULL;
+
+	assert_int_equal(sb_media_create(&m, &cfg, pool), APR_SUCCESS);
+	return m;
+}
+
+/* The timeout's record: counts, and whether close had returned. */
+typedef struct fired {
+	int count;
+	int closed;
+	int after_close;
+} fired_t;
+
+static void on_timeout(void *baton)
+{
+	fired_t *f = baton;
+
+	if (__atomic_load_n(&f->closed, __ATOMIC_ACQUIRE))
+		__atomic_add_fetch(&f->after_close, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&f->count, 1, __ATOMIC_RELEASE);
+}
+
+static int fired_wait(fired_t *f, int want, int ms)
+{
+	apr_time_t end = apr_time_now() + apr_time_from_msec(ms);
+
+	while (__atomic_load_n(&f->count, __ATOMIC_ACQUIRE) < want &&
+	       apr_time_now() < end)
+		apr_sleep(2000);
+	return __atomic_load_n(&f->count, __ATOMIC_ACQUIRE);
+}
+
+static void test_timeout(void **state)
+{
+	sb_media_stream_t *a, *b;
+	fired_t f = {0}, g = {0};
+	unsigned char pkt[200];
+	apr_time_t start;
+	sb_media_t *m;
+	peer_t pa;
+	int i;
+
+	(void)state;
+	m = media_new(PORT_MIN, PORT_MAX, 1);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &a), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &b), APR_SUCCESS);
+	assert_int_equal(peer_open(&pa), 0);
+	start = apr_time_now();
+	sb_media_stream_set_timeout(b, apr_time_from_msec(100), on_timeout, &f);
+	assert_int_equal(fired_wait(&f, 1, 2000), 1);
+	assert_true(apr_time_now() - start >= apr_time_from_msec(100));
+	assert_int_equal(fired_wait(&f, 2, 300), 1);
+	/* Packets keep A alive (linked or not); silence lets it fire, once. */
+	sb_media_stream_set_timeout(a, apr_time_from_msec(300), on_timeout, &g);
+	for (i = 0; i < 20; i++) {
+		rtp_build(pkt, (unsigned)i, 5, 172);
+		peer_send(&pa, sb_media_stream_port(a), pkt, 172);
+		apr_sleep(apr_time_from_msec(30));
+	}
+	assert_int_equal(__atomic_load_n(&g.count, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(STAT(a, rx_packets), 20);
+	assert_int_equal(fired_wait(&g, 1, 2000), 1);
+	assert_int_equal(fired_wait(&g, 2, 300), 1);
+	/* 0 turns it off. */
+	sb_media_stream_set_timeout(b, apr_time_from_msec(50), on_timeout, &f);
+	sb_media_stream_set_timeout(b, 0, on_timeout, &f);
+	assert_int_equal(fired_wait(&f, 2, 300), 1);
+	peer_close(&pa);
+	sb_media_stream_close(a);
+	sb_media_stream_close(b);
+	sb_media_destroy(m);
+}
+
+static void test_timeout_close(void **state)
+{
+	sb_media_stream_t *s;
+	fired_t f = {0};
+	sb_media_t *m;
+	int i;
+
+	(void)state;
+	m = media_new(PORT_MIN, PORT_MAX, 2);
+	/* Armed then closed: never fires. */
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s), APR_SUCCESS);
+	sb_media_stream_set_timeout(s, apr_time_from_msec(30), on_timeout, &f);
+	sb_media_stream_close(s);
+	assert_int_equal(fired_wait(&f, 1, 200), 0);
+	/* Racing close against a due timeout: after close, nothing runs. */
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s),
+				 APR_SUCCESS);
+		__atomic_store_n(&f.closed, 0, __ATOMIC_RELEASE);
+		sb_media_stream_set_timeout(s, 1, on_timeout, &f);
+		apr_sleep((apr_interval_time_t)(i % 5) * 500);
+		sb_media_stream_close(s);
+		__atomic_store_n(&f.closed, 1, __ATOMIC_RELEASE);
+	}
+	apr_sleep(apr_time_from_msec(50));
+	assert_int_equal(__atomic_load_n(&f.after_close, __ATOMIC_ACQUIRE), 0);
+	sb_media_destroy(m);
+}
+
+/* 1 when @p port on 127.0.0.1 can be bound by us (nobody holds it). */
+static int port_free(apr_port_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(port);
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void test_port_range(void **state)
+{
+	sb_media_stream_t *s[3], *x;
+	apr_port_t freed;
+	sb_media_t *m;
+	int i;
+
+	(void)state;
+	/* Three pairs: 23900/1, 23902/3, 23904/5 (23906 has no +1). */
+	m = media_new(23900, 23906, 2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[i]),
+				 APR_SUCCESS);
+		assert_int_equal(sb_media_stream_port(s[i]), 23900 + 2 * i);
+		assert_false(port_free(23900 + 2 * i));
+		assert_false(port_free(23900 + 2 * i + 1));
+	}
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), SB_ELIMIT);
+	freed = sb_media_stream_port(s[1]);
+	sb_media_stream_close(s[1]);
+	assert_true(port_free(freed) && port_free(freed + 1));
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[1]),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_port(s[1]), freed);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), SB_ELIMIT);
+	for (i = 0; i < 3; i++)
+		sb_media_stream_close(s[i]);
+	/* A port someone else holds is skipped. */
+	{
+		peer_t squat = {.fd = socket(AF_INET, SOCK_DGRAM, 0)};
+		struct sockaddr_in a = {.sin_family = AF_INET};
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons(23903);
+		assert_int_equal(
+		    bind(squat.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		for (i = 0; i < 2; i++)
+			assert_int_equal(
+			    sb_media_stream_open(m, "127.0.0.1", &s[i]),
+			    APR_SUCCESS);
+		assert_true(sb_media_stream_port(s[0]) != 23902 &&
+			    sb_media_stream_port(s[1]) != 23902);
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x),
+				 SB_ELIMIT);
+		sb_media_stream_close(s[0]);
+		sb_media_stream_close(s[1]);
+		peer_close(&squat);
+	}
+	sb_media_destroy(m);
+	/* One range for all local addresses: a pair is taken everywhere. */
+	m = media_new(23910, 23911, 1);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[0]),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.2", &x), SB_ELIMIT);
+	sb_media_stream_close(s[0]);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.2", &x), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_port(x), 23910);
+	sb_media_stream_close(x);
+	sb_media_destroy(m);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own */
+}
+
+static void test_no_fd_leak(void **state)
+{
+	sb_media_stream_t *s[250];
+	int before, round, i;
+	sb_media_t *m;
+
+	(void)state;
+	before = count_fds();
+	m = media_new(PORT_MIN, PORT_MAX, 2);
+	/* Each thread: epoll + eventfd. */
+	assert_int_equal(count_fds(), before + 4);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < 250; i++)
+			assert_int_equal(
+			    sb_media_stream_open(m, "127.0.0.1", &s[i]),
+			    APR_SUCCESS);
+		assert_int_equal(count_fds(), before + 4 + 500);
+		sb_media_stream_link(s[0], s[1]);
+		sb_media_stream_set_timeout(s[2], apr_time_from_sec(10),
+					    on_timeout, NULL);
+		for (i = 0; i < 250; i++)
+			sb_media_stream_close(s[i]);
+		assert_int_equal(count_fds(), before + 4);
+	}
+	sb_media_destroy(m);
+	assert_int_equal(count_fds(), before);
+}
+
+/* What the churn test's blaster shares with it. */
+typedef struct churn {
+	peer_t src;
+	int stop;
+} churn_t;
+
+/* Plain RTP and RTCP at every port of the churn range, open or not. */
+static void *churn_blast(void *arg)
+{
+	churn_t *c = arg;
+	unsigned char pkt[200];
+	unsigned seq = 0, p;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		for (p = CHURN_MIN; p <= CHURN_MAX; p++) {
+			if (p & 1)
+				rtcp_build(pkt, 7);
+			else
+				rtp_build(pkt, seq, 7, 172);
+			peer_send(&c->src, (apr_port_t)p, pkt,
+				  p & 1 ? 32 : 172);
+		}
+		seq++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+/* Open, link, re-peer, time out and close calls on two relay threads
+ * while packets hit every port: a stream must never be used after its
+ * close (ASan, TSan), and everything closed must really be free. */
+static void test_churn_under_traffic(void **state)
+{
+	sb_media_stream_t *a[4] = {0}, *b[4] = {0};
+	churn_t c = {.stop = 0};
+	fired_t f = {0};
+	pthread_t thr;
+	peer_t sink;
+	sb_media_t *m;
+	int i, k, before = count_fds();
+
+	(void)state;
+	m = media_new(CHURN_MIN, CHURN_MAX, 2);
+	assert_int_equal(peer_open(&c.src), 0);
+	assert_int_equal(peer_open(&sink), 0);
+	assert_int_equal(pthread_create(&thr, NULL, churn_blast, &c), 0);
+	for (i = 0; i < 400; i++) {
+		k = i % 4;
+		if (a[k]) {
+			sb_media_stream_close(i & 1 ? a[k] : b[k]);
+			sb_media_stream_close(i & 1 ? b[k] : a[k]);
+		}
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &a[k]),
+				 APR_SUCCESS);
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &b[k]),
+				 APR_SUCCESS);
+		sb_media_stream_set_peer(b[k], "127.0.0.1", sink.port, 0,
+					 i & 2);
+		sb_media_stream_link(a[k], b[k]);
+		sb_media_stream_set_timeout(a[k], 1, on_timeout, &f);
+		if (i % 7 == 0)
+			sb_media_stream_link(a[k], b[(k + 1) % 4]);
+		apr_sleep(200);
+	}
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	for (k = 0; k < 4; k++) {
+		sb_media_stream_close(a[k]);
+		sb_media_stream_close(b[k]);
+	}
+	sb_media_destroy(m);
+	assert_true(peer_recv(&sink, (unsigned char[400]){0}, 400, 0, NULL) >
+		    0);
+	peer_close(&c.src);
+	peer_close(&sink);
+	assert_int_equal(count_fds(), before);
+}
+
+static void close_from_callback(void *baton)
+{
+	sb_media_stream_close(baton);
+}
+
+/* Close inside a timeout callback would wait on its own thread: it
+ * aborts with a message instead of hanging (in a child process). */
+static void test_close_in_callback_aborts(void **state)
+{
+	sb_media_stream_t *s;
+	sb_media_t *m;
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(3);
+		m = media_new(PORT_MIN, PORT_MAX, 1);
+		if (sb_media_stream_open(m, "127.0.0.1", &s) != APR_SUCCESS)
+			_exit(4);
+		sb_media_stream_set_timeout(s, 1, close_from_callback, s);
+		apr_sleep(apr_time_from_sec(3));
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_close, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_port_range, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_fd_leak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_churn_under_traffic, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_close_in_callback_aborts,
+					    setup, teardown),
+	};
+	int rc;
+
+	apr_initialize();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	apr_terminate();
+	return rc;
+}

@@ -1,0 +1,409 @@
+/* media_srtp_test.c — the relay's SRTP path: plain on A, SRTP on B,
+ * forged and replayed packets, key changes while packets flow. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <cmocka.h>
+#include <apr_general.h>
+#include "media_harness.h"
+
+#define PORT_MIN 22000
+#define PORT_MAX 22999
+#define SUITE SB_SRTP_AES_CM_128_HMAC_SHA1_80
+#define KEYLEN 30
+#define TAG 10
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+	(void)state;
+	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	apr_pool_destroy(pool);
+	return 0;
+}
+
+/* A plain, B SRTP; the B-side phone has its own sessions. */
+typedef struct call {
+	sb_media_t *m;
+	sb_media_stream_t *a, *b;
+	peer_t pa, pb;
+	unsigned char to_b[KEYLEN];   /* we protect toward B's phone */
+	unsigned char from_b[KEYLEN]; /* B's phone protects toward us */
+	sb_srtp_t *phone_rx, *phone_tx;
+} call_t;
+
+static void call_open(call_t *c, unsigned threads)
+{
+	sb_media_config_t cfg = {PORT_MIN, PORT_MAX, threads};
+
+	assert_int_equal(sb_srtp_global_init(), APR_SUCCESS);
+	assert_int_equal(sb_media_create(&c->m, &cfg, pool), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->a),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->b),
+			 APR_SUCCESS);
+	assert_int_equal(peer_open(&c->pa), 0);
+	assert_int_equal(peer_open(&c->pb), 0);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c->a, "127.0.0.1", c->pa.port, 0, 0),
+	    APR_SUCCESS);
+	/* B's phone muxes: its RTCP comes back on its one socket. */
+	assert_int_equal(
+	    sb_media_stream_set_peer(c->b, "127.0.0.1", c->pb.port, 0, 1),
+	    APR_SUCCESS);
+	assert_int_equal(sb_srtp_keygen(SUITE, c->to_b, KEYLEN), APR_SUCCESS);
+	assert_int_equal(sb_srtp_keygen(SUITE, c->from_b, KEYLEN), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_PROTECT, SUITE,
+						  c->to_b, KEYLEN, 0),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+						  SUITE, c->from_b, KEYLEN, 0),
+			 APR_SUCCESS);
+	assert_int_equal(sb_srtp_create(&c->phone_rx, SUITE, c->to_b, KEYLEN,
+					SB_SRTP_UNPROTECT, 0, pool),
+			 APR_SUCCESS);
+	assert_int_equal(sb_srtp_create(&c->phone_tx, SUITE, c->from_b, KEYLEN,
+					SB_SRTP_PROTECT, 0, pool),
+			 APR_SUCCESS);
+	sb_media_stream_link(c->a, c->b);
+}
+
+static void call_close(call_t *c)
+{
+	sb_srtp_destroy(c->phone_rx);
+	sb_srtp_destroy(c->phone_tx);
+	sb_media_stream_close(c->a);
+	sb_media_stream_close(c->b);
+	sb_media_destroy(c->m);
+	peer_close(&c->pa);
+	peer_close(&c->pb);
+}
+
+/* A's phone sends plain seq; B's phone gets SRTP it can unprotect. */
+static int a_to_b(call_t *c, unsigned seq)
+{
+	unsigned char out[200], in[400];
+	apr_size_t len;
+	int n;
+
+	rtp_build(out, seq, 0xa0a0, 172);
+	peer_send(&c->pa, sb_media_stream_port(c->a), out, 172);
+	n = peer_recv(&c->pb, in, sizeof(in), 1000, NULL);
+	if (n != 172 + TAG || memcmp(in + 12, out + 12, 160) == 0)
+		return 0;
+	len = (apr_size_t)n;
+	if (sb_srtp_rtp(c->phone_rx, in, &len, sizeof(in)) != APR_SUCCESS)
+		return 0;
+	return len == 172 && memcmp(in, out, 172) == 0;
+}
+
+/* B's phone protects seq into @p wire (its length returned). */
+static apr_size_t phone_protect(call_t *c, unsigned seq, unsigned char *wire,
+				apr_size_t cap)
+{
+	apr_size_t len = rtp_build(wire, seq, 0xb0b0, 172);
+
+	assert_int_equal(sb_srtp_rtp(c->phone_tx, wire, &len, cap),
+			 APR_SUCCESS);
+	assert_int_equal(len, 172 + TAG);
+	return len;
+}
+
+/* B's phone sends SRTP seq; A's phone gets it plain. */
+static int b_to_a(call_t *c, unsigned seq)
+{
+	unsigned char wire[400], in[400], plain[200];
+	apr_size_t len = phone_protect(c, seq, wire, sizeof(wire));
+
+	rtp_build(plain, seq, 0xb0b0, 172);
+	peer_send(&c->pb, sb_media_stream_port(c->b), wire, len);
+	return peer_recv(&c->pa, in, sizeof(in), 1000, NULL) == 172 &&
+	       memcmp(in, plain, 172) == 0;
+}
+
+static void test_srtp_relay(void **state)
+{
+	unsigned char out[64], in[128];
+	apr_size_t len;
+	call_t c;
+	int n;
+	unsigned i;
+
+	(void)state;
+	call_open(&c, 2);
+	for (i = 0; i < 5; i++)
+		assert_true(a_to_b(&c, 100 + i));
+	for (i = 0; i < 5; i++)
+		assert_true(b_to_a(&c, 200 + i));
+	assert_int_equal(STAT(c.b, tx_packets), 5);
+	assert_int_equal(STAT(c.b, tx_bytes), 5 * (172 + TAG));
+	assert_int_equal(STAT(c.b, rx_bytes), 5 * (172 + TAG));
+	assert_int_equal(STAT(c.a, tx_bytes), 5 * 172);
+	/* RTCP from A's phone reaches B's muxing phone as SRTCP. */
+	rtcp_build(out, 0xa0a0);
+	peer_send(&c.pa, sb_media_stream_port(c.a) + 1, out, 32);
+	n = peer_recv(&c.pb, in, sizeof(in), 1000, NULL);
+	assert_true(n > 32);
+	len = (apr_size_t)n;
+	assert_int_equal(sb_srtp_rtcp(c.phone_rx, in, &len, sizeof(in)),
+			 APR_SUCCESS);
+	assert_int_equal(len, 32);
+	assert_memory_equal(in, out, 32);
+	call_close(&c);
+}
+
+static void test_srtp_forged_and_replayed(void **state)
+{
+	unsigned char wire[400], in[400];
+	apr_size_t len;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_true(b_to_a(&c, 1));
+	/* One flipped payload bit: dropped, counted, nothing reaches A. */
+	len = phone_protect(&c, 2, wire, sizeof(wire));
+	wire[40] ^= 0x01;
+	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
+	assert_int_equal(STAT_WAIT(c.b, srtp_auth_failed, 1), 1);
+	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 100, NULL), -1);
+	/* The same good packet twice: the second is a replay. */
+	len = phone_protect(&c, 3, wire, sizeof(wire));
+	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
+	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 1000, NULL), 172);
+	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
+	assert_int_equal(STAT_WAIT(c.b, srtp_replayed, 1), 1);
+	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 100, NULL), -1);
+	assert_int_equal(STAT(c.b, rx_packets), 2);
+	assert_int_equal(STAT(c.b, srtp_auth_failed), 1);
+	assert_int_equal(STAT(c.b, dropped_other), 0);
+	call_close(&c);
+}
+
+/* A forged first packet must not latch: the real phone is still heard. */
+static void test_srtp_no_latch_on_forgery(void **state)
+{
+	unsigned char junk[200];
+	peer_t evil;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(peer_open(&evil), 0);
+	rtp_build(junk, 9, 0xb0b0, 182);
+	peer_send(&evil, sb_media_stream_port(c.b), junk, 182);
+	assert_int_equal(STAT_WAIT(c.b, srtp_auth_failed, 1), 1);
+	assert_int_equal(STAT(c.b, latched), 0);
+	assert_true(b_to_a(&c, 10));
+	assert_int_equal(STAT(c.b, latched), 1);
+	peer_close(&evil);
+	call_close(&c);
+}
+
+static void test_srtp_rekey_and_off(void **state)
+{
+	unsigned char key[KEYLEN], in[400], out[200];
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_true(a_to_b(&c, 1));
+	/* A bad key is refused; the session in place keeps working. */
+	assert_int_not_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT,
+						      SUITE, key, KEYLEN - 1,
+						      0),
+			     APR_SUCCESS);
+	assert_int_equal(
+	    sb_media_stream_set_srtp(c.b, 7, SUITE, key, KEYLEN, 0),
+	    APR_EINVAL);
+	assert_true(a_to_b(&c, 2));
+	/* A new key: the phone's old session no longer authenticates. */
+	assert_int_equal(sb_srtp_keygen(SUITE, key, KEYLEN), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT, SUITE,
+						  key, KEYLEN, 0),
+			 APR_SUCCESS);
+	assert_false(a_to_b(&c, 3));
+	sb_srtp_destroy(c.phone_rx);
+	assert_int_equal(sb_srtp_create(&c.phone_rx, SUITE, key, KEYLEN,
+					SB_SRTP_UNPROTECT, 0, pool),
+			 APR_SUCCESS);
+	assert_true(a_to_b(&c, 4));
+	/* Off: plain through. */
+	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT,
+						  SB_SRTP_NONE, NULL, 0, 0),
+			 APR_SUCCESS);
+	rtp_build(out, 5, 0xa0a0, 172);
+	peer_send(&c.pa, sb_media_stream_port(c.a), out, 172);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 1000, NULL), 172);
+	assert_memory_equal(in, out, 172);
+	call_close(&c);
+}
+
+/* What the blasting threads share with the test. */
+typedef struct blast {
+	call_t *c;
+	int stop;
+	unsigned sent;
+} blast_t;
+
+/* A's phone: plain RTP, as fast as the socket takes it. */
+static void *blast_a(void *arg)
+{
+	blast_t *b = arg;
+	unsigned char pkt[200];
+	unsigned seq = 0;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		/* Not a_to_b's SSRC: its later check starts a fresh stream. */
+		rtp_build(pkt, seq++, 0xa1a1, 172);
+		if (peer_send(&b->c->pa, sb_media_stream_port(b->c->a), pkt,
+			      172) == 172)
+			b->sent++;
+		if (seq % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* B's phone: SRTP with its own key, which the test keeps swapping. */
+static void *blast_b(void *arg)
+{
+	blast_t *b = arg;
+	unsigned char wire[400];
+	unsigned seq = 0;
+	apr_size_t len;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		len = rtp_build(wire, seq++, 0xb0b0, 172);
+		if (sb_srtp_rtp(b->c->phone_tx, wire, &len, sizeof(wire)) ==
+			APR_SUCCESS &&
+		    peer_send(&b->c->pb, sb_media_stream_port(b->c->b), wire,
+			      len) == (int)len)
+			b->sent++;
+		if (seq % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void rekey_storm(call_t *c, int rounds)
+{
+	unsigned char key[KEYLEN];
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		assert_int_equal(sb_srtp_keygen(SUITE, key, KEYLEN),
+				 APR_SUCCESS);
+		assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_PROTECT,
+							  SUITE, key, KEYLEN,
+							  0),
+				 APR_SUCCESS);
+		/* Receive key: the phone's, a wrong one, or none. */
+		if (i % 3 == 0)
+			assert_int_equal(sb_media_stream_set_srtp(
+					     c->b, SB_SRTP_UNPROTECT, SUITE,
+					     c->from_b, KEYLEN, 0),
+					 APR_SUCCESS);
+		else if (i % 3 == 1)
+			assert_int_equal(
+			    sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+						     SUITE, key, KEYLEN, 0),
+			    APR_SUCCESS);
+		else
+			assert_int_equal(
+			    sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+						     SB_SRTP_NONE, NULL, 0, 0),
+			    APR_SUCCESS);
+		apr_sleep(2000);
+	}
+}
+
+/* Until the relay has worked through what the blasters queued. */
+static void settle(call_t *c)
+{
+	apr_uint64_t last = ~0ull, now;
+	int quiet = 0;
+
+	while (quiet < 3) {
+		apr_sleep(apr_time_from_msec(20));
+		now = STAT(c->a, rx_packets) + STAT(c->a, dropped_other) +
+		      STAT(c->b, rx_packets) + STAT(c->b, srtp_auth_failed);
+		quiet = now == last ? quiet + 1 : 0;
+		last = now;
+	}
+	peer_drain(&c->pa);
+	peer_drain(&c->pb);
+}
+
+static void test_srtp_rekey_under_load(void **state)
+{
+	blast_t ba = {0}, bb = {0};
+	pthread_t ta, tb;
+	sb_media_stats_t sa, sb;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 2);
+	ba.c = bb.c = &c;
+	assert_int_equal(pthread_create(&ta, NULL, blast_a, &ba), 0);
+	assert_int_equal(pthread_create(&tb, NULL, blast_b, &bb), 0);
+	rekey_storm(&c, 300);
+	__atomic_store_n(&ba.stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&bb.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	sb_media_stream_stats(c.a, &sa);
+	sb_media_stream_stats(c.b, &sb);
+	print_message(
+	    "storm: A->B %llu sent, %llu relayed; B->A %llu sent, "
+	    "%llu relayed, %llu auth failures\n",
+	    (unsigned long long)ba.sent, (unsigned long long)sb.tx_packets,
+	    (unsigned long long)bb.sent, (unsigned long long)sa.tx_packets,
+	    (unsigned long long)sb.srtp_auth_failed);
+	/* Traffic flowed through every phase, both ways. */
+	assert_true(ba.sent > 0 && bb.sent > 0);
+	assert_true(sb.tx_packets > 0);
+	assert_true(sa.tx_packets > 0);
+	assert_true(sb.srtp_auth_failed > 0);
+	/* Settled keys work at once: no packet sees half a change. */
+	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT, SUITE,
+						  c.to_b, KEYLEN, 0),
+			 APR_SUCCESS);
+	settle(&c);
+	sb_srtp_destroy(c.phone_rx);
+	assert_int_equal(sb_srtp_create(&c.phone_rx, SUITE, c.to_b, KEYLEN,
+					SB_SRTP_UNPROTECT, 0, pool),
+			 APR_SUCCESS);
+	assert_true(a_to_b(&c, 1));
+	call_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_srtp_relay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_srtp_forged_and_replayed,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_srtp_no_latch_on_forgery,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_srtp_rekey_and_off, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_srtp_rekey_under_load, setup,
+					    teardown),
+	};
+	int rc;
+
+	apr_initialize();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	apr_terminate();
+	return rc;
+}

@@ -1,0 +1,473 @@
+/* media_test.c — the relay over real loopback sockets: relay both ways,
+ * latching, RTCP and rtcp-mux, drops, relinking, IPv6. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <apr_general.h>
+#include "media_harness.h"
+
+/* Below Linux's ephemeral range, where the peers' ports come from. */
+#define PORT_MIN 21000
+#define PORT_MAX 21999
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+	(void)state;
+	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	apr_pool_destroy(pool);
+	return 0;
+}
+
+static sb_media_t *media_new(apr_port_t lo, apr_port_t hi, unsigned threads)
+{
+	sb_media_config_t cfg = {lo, hi, threads};
+	sb_media_t *m = NULL;
+
+	assert_int_equal(sb_media_create(&m, &cfg, pool), APR_SUCCESS);
+	return m;
+}
+
+/* A and B linked, each with its peer socket named as its SDP peer. */
+typedef struct call {
+	sb_media_t *m;
+	sb_media_stream_t *a, *b;
+	peer_t pa, pb;
+} call_t;
+
+static void call_open(call_t *c, unsigned threads)
+{
+	c->m = media_new(PORT_MIN, PORT_MAX, threads);
+	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->a),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->b),
+			 APR_SUCCESS);
+	assert_int_equal(peer_open(&c->pa), 0);
+	assert_int_equal(peer_open(&c->pb), 0);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c->a, "127.0.0.1", c->pa.port, 0, 0),
+	    APR_SUCCESS);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c->b, "127.0.0.1", c->pb.port, 0, 0),
+	    APR_SUCCESS);
+	sb_media_stream_link(c->a, c->b);
+}
+
+static void call_close(call_t *c)
+{
+	sb_media_stream_close(c->a);
+	sb_media_stream_close(c->b);
+	sb_media_destroy(c->m);
+	peer_close(&c->pa);
+	peer_close(&c->pb);
+}
+
+/* @p n packets from @p from to @p port arrive intact at @p to from
+ * @p via; returns how many did. */
+static int relay_n(const peer_t *from, apr_port_t port, const peer_t *to,
+		   apr_port_t via, unsigned n)
+{
+	unsigned char out[200], in[400];
+	apr_port_t src = 0;
+	unsigned i;
+	int got = 0, len;
+
+	for (i = 0; i < n; i++) {
+		rtp_build(out, 1000 + i, 0x1234, 172);
+		assert_int_equal(peer_send(from, port, out, 172), 172);
+		len = peer_recv(to, in, sizeof(in), 1000, &src);
+		if (len == 172 && memcmp(in, out, 172) == 0 && src == via)
+			got++;
+	}
+	return got;
+}
+
+static void test_config(void **state)
+{
+	sb_media_config_t cfg = {PORT_MIN, PORT_MIN, 1};
+	sb_media_stream_t *s;
+	sb_media_t *m;
+
+	(void)state;
+	assert_int_equal(sb_media_create(&m, &cfg, pool), SB_ECONFIG);
+	cfg.port_max = PORT_MIN + 1;
+	cfg.threads = 0;
+	assert_int_equal(sb_media_create(&m, &cfg, pool), SB_ECONFIG);
+	cfg.threads = 65;
+	assert_int_equal(sb_media_create(&m, &cfg, pool), SB_ECONFIG);
+	cfg.threads = 1;
+	cfg.port_min = 0;
+	assert_int_equal(sb_media_create(&m, &cfg, pool), SB_ECONFIG);
+	/* An odd start rounds up: 21001 → 21002, the only pair. */
+	m = media_new(PORT_MIN + 1, PORT_MIN + 3, 1);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s), APR_SUCCESS);
+	assert_int_equal(sb_media_stream_port(s), PORT_MIN + 2);
+	assert_int_equal(sb_media_stream_open(m, "nonsense", &s), APR_EINVAL);
+	assert_int_equal(sb_media_stream_set_peer(s, "1.2.3", 4000, 0, 0),
+			 APR_EINVAL);
+	assert_int_equal(sb_media_stream_set_peer(s, "::1", 4000, 0, 0),
+			 APR_EINVAL);
+	assert_int_equal(sb_media_stream_set_peer(s, NULL, 4000, 0, 0),
+			 APR_EINVAL);
+	sb_media_stream_close(s);
+	sb_media_destroy(m);
+}
+
+static void test_relay_both_ways(void **state)
+{
+	sb_media_stats_t st;
+	call_t c;
+	char want[64];
+
+	(void)state;
+	/* Two threads: A and B land on different ones. */
+	call_open(&c, 2);
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 5),
+			 5);
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
+				 sb_media_stream_port(c.a), 5),
+			 5);
+	sb_media_stream_stats(c.a, &st);
+	assert_int_equal(st.rx_packets, 5);
+	assert_int_equal(st.rx_bytes, 5 * 172);
+	assert_int_equal(st.tx_packets, 5);
+	assert_int_equal(st.tx_bytes, 5 * 172);
+	assert_int_equal(st.latched, 1);
+	assert_int_equal(st.dropped_source + st.dropped_other, 0);
+	assert_true(st.last_rx > 0 && st.last_rx <= apr_time_now());
+	snprintf(want, sizeof(want), "127.0.0.1:%u", c.pa.port);
+	assert_string_equal(st.peer, want);
+	sb_media_stream_stats(c.b, &st);
+	assert_int_equal(st.rx_packets, 5);
+	assert_int_equal(st.tx_packets, 5);
+	call_close(&c);
+}
+
+static void test_latch_and_drop(void **state)
+{
+	unsigned char pkt[200], in[400];
+	peer_t nat, other;
+	sb_media_stats_t st;
+	char want[64];
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(peer_open(&nat), 0);
+	assert_int_equal(peer_open(&other), 0);
+	/* A's SDP names pa, but the first packet comes from nat. */
+	assert_int_equal(relay_n(&nat, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 1),
+			 1);
+	sb_media_stream_stats(c.a, &st);
+	assert_int_equal(st.latched, 1);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", nat.port);
+	assert_string_equal(st.peer, want);
+	/* B's peer's answer goes to the latched source, not the SDP one. */
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &nat,
+				 sb_media_stream_port(c.a), 1),
+			 1);
+	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 100, NULL), -1);
+	/* A third source, and the SDP one, are now dropped. */
+	rtp_build(pkt, 7, 0x99, 172);
+	peer_send(&other, sb_media_stream_port(c.a), pkt, 172);
+	peer_send(&c.pa, sb_media_stream_port(c.a), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, 2), 2);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 100, NULL), -1);
+	assert_int_equal(STAT(c.a, rx_packets), 1);
+	peer_close(&nat);
+	peer_close(&other);
+	call_close(&c);
+}
+
+/* No SDP address (port 0): the peer's first packet is all we need. */
+static void test_latch_without_sdp(void **state)
+{
+	sb_media_stats_t st;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 2);
+	assert_int_equal(sb_media_stream_set_peer(c.b, "127.0.0.1", 0, 0, 0),
+			 APR_SUCCESS);
+	sb_media_stream_stats(c.b, &st);
+	assert_string_equal(st.peer, "");
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
+				 sb_media_stream_port(c.a), 1),
+			 1);
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 3),
+			 3);
+	call_close(&c);
+}
+
+static void test_set_peer_unlatches(void **state)
+{
+	peer_t first, second;
+	sb_media_stats_t st;
+	char want[64];
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(peer_open(&first), 0);
+	assert_int_equal(peer_open(&second), 0);
+	assert_int_equal(relay_n(&first, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 1),
+			 1);
+	assert_int_equal(relay_n(&second, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 1),
+			 0);
+	/* re-INVITE: back to the SDP address until the next packet. */
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.a, "127.0.0.1", c.pa.port, 0, 0),
+	    APR_SUCCESS);
+	sb_media_stream_stats(c.a, &st);
+	assert_int_equal(st.latched, 0);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", c.pa.port);
+	assert_string_equal(st.peer, want);
+	assert_int_equal(relay_n(&second, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 1),
+			 1);
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &second,
+				 sb_media_stream_port(c.a), 1),
+			 1);
+	assert_int_equal(STAT(c.a, dropped_source), 1);
+	peer_close(&first);
+	peer_close(&second);
+	call_close(&c);
+}
+
+/* RTCP from a's RTCP peer to b's RTCP peer; true when it arrived intact
+ * from @p via. */
+static int rtcp_relayed(const peer_t *from, apr_port_t port, const peer_t *to,
+			apr_port_t via)
+{
+	unsigned char out[64], in[128];
+	apr_port_t src = 0;
+	int len;
+
+	rtcp_build(out, 0x4321);
+	assert_int_equal(peer_send(from, port, out, 32), 32);
+	len = peer_recv(to, in, sizeof(in), 1000, &src);
+	return len == 32 && memcmp(in, out, 32) == 0 && src == via;
+}
+
+static void test_rtcp_and_mux(void **state)
+{
+	peer_t ra, rb, stray;
+	apr_port_t pa, pb;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 2);
+	pa = sb_media_stream_port(c.a);
+	pb = sb_media_stream_port(c.b);
+	assert_int_equal(peer_open(&ra), 0);
+	assert_int_equal(peer_open(&rb), 0);
+	assert_int_equal(peer_open(&stray), 0);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.a, "127.0.0.1", c.pa.port, ra.port, 0),
+	    APR_SUCCESS);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.b, "127.0.0.1", c.pb.port, rb.port, 0),
+	    APR_SUCCESS);
+	/* port+1 to port+1, both ways. */
+	assert_true(rtcp_relayed(&ra, pa + 1, &rb, pb + 1));
+	assert_true(rtcp_relayed(&rb, pb + 1, &ra, pa + 1));
+	/* RTCP latched separately: another source on A's RTCP is dropped,
+	 * while RTP from pa still latches RTP. */
+	assert_false(rtcp_relayed(&stray, pa + 1, &rb, pb + 1));
+	assert_int_equal(STAT(c.a, dropped_source), 1);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(relay_n(&c.pa, pa, &c.pb, pb, 1), 1);
+	/* B's peer muxes: RTCP reaches its RTP port, from B's RTP port. */
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.b, "127.0.0.1", c.pb.port, 0, 1),
+	    APR_SUCCESS);
+	assert_true(rtcp_relayed(&ra, pa + 1, &c.pb, pb));
+	/* ... and sends it muxed to B's RTP port: RFC 5761 demux makes it
+	 * RTCP, which goes to A's peer's RTCP port from A's RTCP port. */
+	assert_true(rtcp_relayed(&c.pb, pb, &ra, pa + 1));
+	/* RTP still flows both ways beside it. */
+	assert_int_equal(relay_n(&c.pb, pb, &c.pa, pa, 2), 2);
+	assert_int_equal(relay_n(&c.pa, pa, &c.pb, pb, 2), 2);
+	peer_close(&ra);
+	peer_close(&rb);
+	peer_close(&stray);
+	call_close(&c);
+}
+
+static void test_drops(void **state)
+{
+	unsigned char pkt[200], in[400];
+	sb_media_stream_t *lone;
+	sb_media_stats_t st;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	/* Malformed: too short, then not version 2.  Neither latches. */
+	peer_send(&c.pa, sb_media_stream_port(c.a), "abc", 3);
+	rtp_build(pkt, 1, 1, 172);
+	pkt[0] = 0x00;
+	peer_send(&c.pa, sb_media_stream_port(c.a), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.a, dropped_other, 2), 2);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(STAT(c.a, last_rx), 0);
+	/* B has no peer address yet: A's packet is accepted, then dropped. */
+	assert_int_equal(sb_media_stream_set_peer(c.b, "0.0.0.0", 9, 0, 0),
+			 APR_SUCCESS);
+	rtp_build(pkt, 2, 1, 172);
+	peer_send(&c.pa, sb_media_stream_port(c.a), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.a, dropped_other, 3), 3);
+	assert_int_equal(STAT(c.a, rx_packets), 1);
+	assert_int_equal(STAT(c.a, latched), 1);
+	/* Unlinked: dropped, but it latches and counts as received. */
+	assert_int_equal(sb_media_stream_open(c.m, "127.0.0.1", &lone),
+			 APR_SUCCESS);
+	peer_send(&c.pa, sb_media_stream_port(lone), pkt, 172);
+	assert_int_equal(STAT_WAIT(lone, dropped_other, 1), 1);
+	sb_media_stream_stats(lone, &st);
+	assert_int_equal(st.latched, 1);
+	assert_int_equal(st.rx_packets, 1);
+	assert_true(st.last_rx > 0);
+	sb_media_stream_close(lone);
+	/* Unlinking stops both directions. */
+	sb_media_stream_link(c.b, NULL);
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.b, "127.0.0.1", c.pb.port, 0, 0),
+	    APR_SUCCESS);
+	peer_send(&c.pb, sb_media_stream_port(c.b), pkt, 172);
+	peer_send(&c.pa, sb_media_stream_port(c.a), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.b, dropped_other, 1), 1);
+	assert_int_equal(STAT_WAIT(c.a, dropped_other, 4), 4);
+	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 50, NULL), -1);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 50, NULL), -1);
+	call_close(&c);
+}
+
+static void test_relink(void **state)
+{
+	sb_media_stream_t *d;
+	peer_t pd;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 2);
+	assert_int_equal(sb_media_stream_open(c.m, "127.0.0.1", &d),
+			 APR_SUCCESS);
+	assert_int_equal(peer_open(&pd), 0);
+	assert_int_equal(
+	    sb_media_stream_set_peer(d, "127.0.0.1", pd.port, 0, 0),
+	    APR_SUCCESS);
+	/* Transfer: A now talks to D; B is left alone. */
+	sb_media_stream_link(c.a, d);
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &pd,
+				 sb_media_stream_port(d), 2),
+			 2);
+	assert_int_equal(relay_n(&pd, sb_media_stream_port(d), &c.pa,
+				 sb_media_stream_port(c.a), 2),
+			 2);
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
+				 sb_media_stream_port(c.a), 1),
+			 0);
+	assert_int_equal(STAT(c.b, dropped_other), 1);
+	/* Closing D unlinks A. */
+	sb_media_stream_close(d);
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &pd, 0, 1),
+			 0);
+	assert_int_equal(STAT_WAIT(c.a, dropped_other, 1), 1);
+	peer_close(&pd);
+	call_close(&c);
+}
+
+static void test_ipv6(void **state)
+{
+	unsigned char out[200], in[400];
+	sb_media_stream_t *a, *b;
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+	socklen_t len = sizeof(sa);
+	sb_media_stats_t st;
+	sb_media_t *m;
+	int fa, fb;
+	apr_port_t pa, pb;
+	char want[64];
+
+	(void)state;
+	m = media_new(PORT_MIN, PORT_MAX, 1);
+	if (sb_media_stream_open(m, "::1", &a) != APR_SUCCESS) {
+		sb_media_destroy(m);
+		skip(); /* no IPv6 loopback here */
+	}
+	assert_int_equal(sb_media_stream_open(m, "[::1]", &b), APR_SUCCESS);
+	sa.sin6_addr = in6addr_loopback;
+	fa = socket(AF_INET6, SOCK_DGRAM, 0);
+	fb = socket(AF_INET6, SOCK_DGRAM, 0);
+	assert_int_equal(bind(fa, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fa, (struct sockaddr *)&sa, &len);
+	pa = ntohs(sa.sin6_port);
+	sa.sin6_port = 0;
+	assert_int_equal(bind(fb, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(fb, (struct sockaddr *)&sa, &len);
+	pb = ntohs(sa.sin6_port);
+	assert_int_equal(sb_media_stream_set_peer(a, "::1", pa, 0, 0),
+			 APR_SUCCESS);
+	assert_int_equal(sb_media_stream_set_peer(b, "::1", pb, 0, 0),
+			 APR_SUCCESS);
+	sb_media_stream_link(a, b);
+	rtp_build(out, 1, 2, 100);
+	sa.sin6_port = htons(sb_media_stream_port(a));
+	assert_int_equal(
+	    sendto(fa, out, 100, 0, (struct sockaddr *)&sa, sizeof(sa)), 100);
+	{
+		struct pollfd pfd = {.fd = fb, .events = POLLIN};
+
+		assert_int_equal(poll(&pfd, 1, 1000), 1);
+	}
+	assert_int_equal(recv(fb, in, sizeof(in), 0), 100);
+	assert_memory_equal(in, out, 100);
+	sb_media_stream_stats(a, &st);
+	snprintf(want, sizeof(want), "[::1]:%u", pa);
+	assert_string_equal(st.peer, want);
+	close(fa);
+	close(fb);
+	sb_media_stream_close(a);
+	sb_media_stream_close(b);
+	sb_media_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relay_both_ways, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_latch_and_drop, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_latch_without_sdp, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_set_peer_unlatches, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+	};
+	int rc;
+
+	apr_initialize();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	apr_terminate();
+	return rc;
+}

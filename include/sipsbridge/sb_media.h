@@ -74,7 +74,8 @@ void sb_media_stream_stats(const sb_media_stream_t *s, sb_media_stats_t *out);
 
 /** Called once, from a relay thread, when nothing has arrived from the
  * peer for @p after (counted from this call or the last packet).  0
- * turns it off.  Keep the callback short: post work to a worker. */
+ * turns it off.  Keep the callback short: post work to a worker; it
+ * must not open, close or destroy streams (that would deadlock). */
 typedef void (*sb_media_timeout_fn)(void *baton);
 void sb_media_stream_set_timeout(sb_media_stream_t *s,
 				 apr_interval_time_t after,

@@ -67,6 +67,7 @@ struct call_leg {
 	sdp_session_t *local_sdp;  /* what we last sent it */
 	apr_uint64_t sdp_version;
 	int media_ready; /* the peer's address is known */
+	struct reoffer *reoffer; /* a re-INVITE/UPDATE passing through */
 };
 
 /* call_leg.c */
@@ -82,17 +83,34 @@ void call_leg_index(call_leg_t *leg);
 call_leg_t *call_leg_find_invite(const txn_server_t *txn);
 void call_leg_invite_done(call_leg_t *leg);
 call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to);
+/** The leg of this worker with that dialog, or NULL (it ended). */
+call_leg_t *call_leg_lookup(const char *call_id, const char *local_tag);
 /** Build an in-dialog request (Via, Route, CSeq, Contact) into @p b. */
 void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
 		      apr_uint32_t cseq, sip_build_t *b);
+/** A request in the leg's dialog; @p fn gets a NULL baton (the leg may
+ * be gone by then). */
 apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 			   const char *ctype, const char *body,
 			   apr_size_t body_len, txn_client_fn fn);
+/** The same with a baton of the caller's, and the CSeq used. */
+apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
+			      const char *ctype, const char *body,
+			      apr_size_t body_len, txn_client_fn fn,
+			      void *baton, apr_uint32_t *cseq);
 const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool);
 const char *call_transport_upper(sips_transport_e tp);
 /** The leg ended (both directions done): detach, free when safe. */
 void call_leg_ended(call_leg_t *leg, int cause);
 unsigned call_count(void);
+/** Every leg this worker owns (the callback must not end legs). */
+void call_leg_each_here(void (*fn)(call_leg_t *leg, void *baton),
+			void *baton);
+sb_loop_t *call_loop(void);
+
+/* call_commands.c */
+apr_status_t call_commands_register(void);
+void call_commands_unregister(void);
 
 /* call_in.c */
 /** The dialplan new calls run (kept until shutdown). */
@@ -143,6 +161,11 @@ apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp);
 /** The SDP we answer A with (derived from B's answer, or ours). */
 const char *call_media_answer_for(call_leg_t *a, apr_size_t *len);
 void call_media_close(call_leg_t *leg);
+/** The leg ended: a re-offer passing through it is abandoned. */
+void call_media_leg_ended(call_leg_t *leg);
+/** (Re)arm media-timeout on both legs of a bridged or answered call;
+ * off while either side holds. */
+void call_media_watch(call_leg_t *leg);
 /** A re-INVITE or UPDATE inside the dialog of @p leg. */
 void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 			const sip_msg_t *req, const sip_target_t *from);

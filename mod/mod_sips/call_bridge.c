@@ -331,6 +331,7 @@ void call_bridge_b_answered(call_leg_t *b)
 	a->peer = b;
 	b->peer = a;
 	call_in_respond(a, 200, NULL, 1);
+	call_media_watch(a);
 	if (a->session) {
 		sb_session_mark_answered(a->session);
 		sb_session_set_var(a->session, "bridge_to",

@@ -352,6 +352,7 @@ static apr_status_t op_answer(sb_session_t *s)
 	if (!a->stream)
 		return SB_ENOTFOUND;
 	call_in_respond(a, 200, NULL, 1);
+	call_media_watch(a);
 	sb_session_mark_answered(s);
 	return APR_SUCCESS;
 }

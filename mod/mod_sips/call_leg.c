@@ -42,9 +42,54 @@ apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
 	return APR_SUCCESS;
 }
 
+/* Shutdown: every leg of this worker ends now, whatever its state. */
+static void collect_leg(call_leg_t *leg, void *baton)
+{
+	APR_ARRAY_PUSH((apr_array_header_t *)baton, call_leg_t *) = leg;
+}
+
+static void end_all_here(void *baton)
+{
+	apr_array_header_t *legs;
+	apr_pool_t *pool;
+	int i;
+
+	(void)baton;
+	if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+		return;
+	legs = apr_array_make(pool, 16, sizeof(call_leg_t *));
+	call_leg_each_here(collect_leg, legs);
+	for (i = 0; i < legs->nelts; i++) {
+		call_leg_t *leg = APR_ARRAY_IDX(legs, i, call_leg_t *);
+
+		if (leg->state != LEG_ENDED && leg->session)
+			sb_session_hangup(leg->session,
+					  SB_CAUSE_NORMAL_CLEARING);
+		/* Whatever is still pending (a CANCEL waiting for a
+		 * provisional) is cut short. */
+		if (leg->state != LEG_ENDED)
+			call_leg_ended(leg, SB_CAUSE_NORMAL_CLEARING);
+	}
+	apr_pool_destroy(pool);
+}
+
+/* Runs after the frees end_all_here posted (the queue is FIFO). */
+static void flushed(void *baton)
+{
+	(void)baton;
+}
+
 void call_shutdown(void)
 {
+	unsigned i;
+
+	for (i = 0; calls.by_dialog && i < calls.n; i++) {
+		sb_worker_call(sb_loop_worker(calls.loop, i), end_all_here,
+			       NULL);
+		sb_worker_call(sb_loop_worker(calls.loop, i), flushed, NULL);
+	}
 	calls.by_dialog = NULL;
+	calls.by_invite = NULL;
 	calls.media = NULL;
 }
 
@@ -141,6 +186,18 @@ static void leg_unindex(call_leg_t *leg)
 		apr_hash_set(h, key, APR_HASH_KEY_STRING, NULL);
 }
 
+call_leg_t *call_leg_lookup(const char *call_id, const char *local_tag)
+{
+	sb_worker_t *self = sb_worker_self();
+	char key[512];
+
+	if (!self || !calls.by_dialog)
+		return NULL;
+	apr_snprintf(key, sizeof(key), "%s\n%s", call_id, local_tag);
+	return apr_hash_get(calls.by_dialog[sb_worker_index(self)], key,
+			    APR_HASH_KEY_STRING);
+}
+
 call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to)
 {
 	const sip_hdr_t *h = sip_hdr_find(msg, local_is_to ? SIP_HDR_TO
@@ -159,6 +216,27 @@ call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to)
 	key[msg->call_id.len + 1 + addr.tag.len] = '\0';
 	return apr_hash_get(calls.by_dialog[sb_worker_index(self)], key,
 			    APR_HASH_KEY_STRING);
+}
+
+void call_leg_each_here(void (*fn)(call_leg_t *leg, void *baton),
+			void *baton)
+{
+	sb_worker_t *self = sb_worker_self();
+	apr_hash_index_t *hi;
+	apr_pool_t *pool;
+
+	if (!self || !calls.by_dialog ||
+	    apr_pool_create(&pool, NULL) != APR_SUCCESS)
+		return;
+	for (hi = apr_hash_first(pool, calls.by_dialog[sb_worker_index(self)]);
+	     hi; hi = apr_hash_next(hi))
+		fn(apr_hash_this_val(hi), baton);
+	apr_pool_destroy(pool);
+}
+
+sb_loop_t *call_loop(void)
+{
+	return calls.loop;
 }
 
 const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool)
@@ -206,6 +284,15 @@ apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 			   const char *ctype, const char *body,
 			   apr_size_t body_len, txn_client_fn fn)
 {
+	return call_leg_send_ex(leg, method, ctype, body, body_len, fn, NULL,
+				NULL);
+}
+
+apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
+			      const char *ctype, const char *body,
+			      apr_size_t body_len, txn_client_fn fn,
+			      void *baton, apr_uint32_t *cseq)
+{
 	apr_pool_t *pool;
 	sip_build_t b;
 	txn_client_t *txn;
@@ -216,13 +303,15 @@ apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
 		return APR_ENOMEM;
 	call_leg_request(leg, pool, method, ++leg->dlg.local_cseq, &b);
+	if (cseq)
+		*cseq = leg->dlg.local_cseq;
 	if (body)
 		sip_build_body(&b, ctype, body, body_len);
 	rv = sip_build_serialize(&b, &buf, &len);
-	/* No callback may outlive the leg: only the caller's fn knows. */
+	/* Not the leg as baton: a callback may come after the leg ended. */
 	if (rv == APR_SUCCESS)
 		rv = txn_client_start(endpoint_txn_table(), &leg->dlg.to, buf,
-				      len, &leg->profile->timers, fn, NULL,
+				      len, &leg->profile->timers, fn, baton,
 				      &txn);
 	apr_pool_destroy(pool);
 	return rv;
@@ -243,6 +332,9 @@ static void leg_free_task(void *baton)
 
 void call_leg_free(call_leg_t *leg)
 {
+	/* An INVITE still pending must not call back into a freed leg. */
+	txn_client_detach(leg->invite_ctx);
+	leg->invite_ctx = NULL;
 	sb_timer_stop(leg->worker, &leg->ok_timer);
 	sb_timer_stop(leg->worker, &leg->answer_timer);
 	call_media_close(leg);
@@ -258,6 +350,7 @@ void call_leg_ended(call_leg_t *leg, int cause)
 		return;
 	leg->state = LEG_ENDED;
 	leg->cause = cause;
+	call_media_leg_ended(leg);
 	sb_log(SB_LOG_INFO, "SB02600",
 	       "call %s: %s leg %s ended: %s", leg->dlg.call_id,
 	       leg->inbound ? "A" : "B",

@@ -1,5 +1,6 @@
 /* call_media.c — each leg's SDP on its own (offer/answer, RFC 3264) and
  * the relay streams between the legs. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
@@ -192,35 +193,241 @@ void call_media_close(call_leg_t *leg)
 	leg->stream = NULL;
 }
 
-/* A re-INVITE or UPDATE with SDP: follow the peer's new address (hold,
- * a new port) and answer with what we already use. */
-void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
-			const sip_msg_t *req, const sip_target_t *from)
+/* Answer a re-INVITE/UPDATE of @p leg (status, our SDP or none). */
+static void reoffer_respond(call_leg_t *leg, txn_server_t *txn,
+			    const sip_msg_t *req, const sip_target_t *from,
+			    int status, const char *body, apr_size_t body_len)
 {
 	sip_build_via_fix_t fix = { from->peer_ip, from->peer_port };
-	sdp_session_t *sdp;
 	apr_pool_t *pool;
 	sip_build_t b;
-	const char *body = NULL;
-	apr_size_t body_len = 0, len;
+	apr_size_t len;
 	char *out;
 
-	if (req->body.len && parse_body(leg, req, &sdp) == APR_SUCCESS &&
-	    learn_peer(leg, sdp) == APR_SUCCESS) {
-		leg->remote_sdp = sdp;
-		body = describe(leg, sdp, &body_len);
-	} else if (leg->local_sdp) {
-		body = sdp_print(leg->local_sdp, leg->pool, &body_len);
-	}
 	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
 		return;
-	if (sip_build_response(&b, pool, req, body ? 200 : 488, NULL, NULL,
-			       &fix) == APR_SUCCESS) {
-		sip_build_add(&b, "Contact", call_leg_contact(leg, pool));
+	if (sip_build_response(&b, pool, req, status, NULL, NULL, &fix) ==
+	    APR_SUCCESS) {
+		if (status < 300)
+			sip_build_add(&b, "Contact",
+				      call_leg_contact(leg, pool));
 		if (body)
 			sip_build_body(&b, "application/sdp", body, body_len);
 		if (sip_build_serialize(&b, &out, &len) == APR_SUCCESS)
-			txn_server_respond(txn, body ? 200 : 488, out, len);
+			txn_server_respond(txn, status, out, len);
 	}
 	apr_pool_destroy(pool);
+}
+
+/*
+ * A re-INVITE or UPDATE passing from one leg to the other (hold, unhold,
+ * a new address): the offer goes on to the peer, its answer comes back.
+ * Both legs point at it; whichever ends first marks it dead, and the
+ * peer's transaction callback frees it.
+ */
+typedef struct reoffer {
+	call_leg_t *from_leg, *to_leg;
+	txn_server_t *txn;
+	sip_msg_t *req; /* a copy, in from_leg's pool */
+	sip_target_t from;
+	int is_invite;
+	apr_uint32_t cseq;
+	int dead;
+} reoffer_t;
+
+void call_media_leg_ended(call_leg_t *leg)
+{
+	reoffer_t *ro = leg->reoffer;
+
+	if (!ro)
+		return;
+	ro->dead = 1;
+	ro->from_leg->reoffer = NULL;
+	ro->to_leg->reoffer = NULL;
+}
+
+static void reoffer_ack(reoffer_t *ro)
+{
+	call_leg_t *p = ro->to_leg;
+	apr_pool_t *pool;
+	sip_build_t b;
+	apr_size_t len;
+	char *buf;
+
+	if (apr_pool_create(&pool, p->pool) != APR_SUCCESS)
+		return;
+	call_leg_request(p, pool, "ACK", ro->cseq, &b);
+	if (sip_build_serialize(&b, &buf, &len) == APR_SUCCESS)
+		endpoint_send(&p->dlg.to, buf, len);
+	apr_pool_destroy(pool);
+}
+
+static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
+{
+	reoffer_t *ro = baton;
+	call_leg_t *l, *p;
+	sdp_session_t *ans;
+	const char *body = NULL;
+	apr_size_t body_len = 0;
+
+	if (status < 200)
+		return;
+	if (ro->dead) {
+		free(ro);
+		return;
+	}
+	l = ro->from_leg;
+	p = ro->to_leg;
+	l->reoffer = p->reoffer = NULL;
+	if (status < 300 && resp) {
+		if (ro->is_invite)
+			reoffer_ack(ro);
+		if (parse_body(p, resp, &ans) == APR_SUCCESS &&
+		    learn_peer(p, ans) == APR_SUCCESS) {
+			p->remote_sdp = ans;
+			body = describe(l, ans, &body_len);
+		}
+		reoffer_respond(l, ro->txn, ro->req, &ro->from,
+				body ? 200 : 488, body, body_len);
+		call_media_watch(l);
+	} else {
+		reoffer_respond(l, ro->txn, ro->req, &ro->from,
+				resp ? status : 500, NULL, 0);
+	}
+	free(ro);
+}
+
+static sip_msg_t *copy_msg(apr_pool_t *pool, const sip_msg_t *m)
+{
+	sip_msg_t *copy = apr_pcalloc(pool, sizeof(*copy));
+	char *buf = apr_pmemdup(pool, m->buf, m->len);
+
+	return sip_parse_msg(copy, buf, m->len, NULL, NULL) == APR_SUCCESS
+		       ? copy
+		       : NULL;
+}
+
+void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
+			const sip_msg_t *req, const sip_target_t *from)
+{
+	call_leg_t *peer = leg->peer;
+	sdp_session_t *sdp;
+	const char *offer, *body = NULL;
+	apr_size_t len = 0;
+	reoffer_t *ro;
+
+	if (leg->reoffer || (peer && peer->reoffer)) {
+		reoffer_respond(leg, txn, req, from, 491, NULL, 0);
+		return;
+	}
+	if (!req->body.len || parse_body(leg, req, &sdp) != APR_SUCCESS ||
+	    learn_peer(leg, sdp) != APR_SUCCESS) {
+		/* No new offer we can use: what we have stays. */
+		if (leg->local_sdp)
+			body = sdp_print(leg->local_sdp, leg->pool, &len);
+		reoffer_respond(leg, txn, req, from, body ? 200 : 488, body,
+				len);
+		return;
+	}
+	leg->remote_sdp = sdp;
+	if (!peer || peer->state != LEG_UP) {
+		body = describe(leg, sdp, &len);
+		reoffer_respond(leg, txn, req, from, 200, body, len);
+		call_media_watch(leg);
+		return;
+	}
+	ro = calloc(1, sizeof(*ro));
+	if (!ro || !(ro->req = copy_msg(leg->pool, req))) {
+		free(ro);
+		reoffer_respond(leg, txn, req, from, 500, NULL, 0);
+		return;
+	}
+	ro->from_leg = leg;
+	ro->to_leg = peer;
+	ro->txn = txn;
+	ro->from = *from;
+	ro->is_invite = req->method == SIP_METHOD_INVITE;
+	offer = describe(peer, sdp, &len);
+	if (call_leg_send_ex(peer, ro->is_invite ? "INVITE" : "UPDATE",
+			     "application/sdp", offer, len, reoffer_answered,
+			     ro, &ro->cseq) != APR_SUCCESS) {
+		free(ro);
+		reoffer_respond(leg, txn, req, from, 500, NULL, 0);
+		return;
+	}
+	leg->reoffer = peer->reoffer = ro;
+	sb_log(SB_LOG_INFO, "SB02633", "call %s: %s with %s passed on",
+	       leg->dlg.call_id, ro->is_invite ? "re-INVITE" : "UPDATE",
+	       sdp_is_hold(sdp, NULL) ? "hold" : "an offer");
+}
+
+/* The relay thread saw no media: post to the leg's worker, which finds
+ * the leg again by its dialog (it may have ended meanwhile). */
+typedef struct media_gone {
+	char *call_id, *tag;
+} media_gone_t;
+
+static void media_gone_run(void *baton)
+{
+	media_gone_t *g = baton;
+	call_leg_t *leg = call_leg_lookup(g->call_id, g->tag);
+
+	if (leg && leg->state == LEG_UP && leg->session) {
+		sb_log(SB_LOG_NOTICE, "SB02632",
+		       "call %s: no media for %u s; hanging up",
+		       leg->dlg.call_id, leg->profile->settings.media_timeout);
+		sb_session_hangup(leg->session, SB_CAUSE_MEDIA_TIMEOUT);
+	}
+	free(g->call_id);
+	free(g->tag);
+	free(g);
+}
+
+static void media_timeout(void *baton)
+{
+	call_leg_t *leg = baton;
+	media_gone_t *g = malloc(sizeof(*g));
+
+	if (!g)
+		return;
+	g->call_id = strdup(leg->dlg.call_id);
+	g->tag = strdup(leg->dlg.local_tag);
+	if (!g->call_id || !g->tag ||
+	    sb_worker_post(leg->worker, media_gone_run, g) != APR_SUCCESS) {
+		free(g->call_id);
+		free(g->tag);
+		free(g);
+	}
+}
+
+static int on_hold(const call_leg_t *leg)
+{
+	int i;
+	sdp_media_t *m;
+
+	if (!leg || !leg->remote_sdp)
+		return 0;
+	m = relayed_media(leg->remote_sdp, &i);
+	return m && sdp_is_hold(leg->remote_sdp, m);
+}
+
+void call_media_watch(call_leg_t *leg)
+{
+	unsigned secs = leg->profile->settings.media_timeout;
+	call_leg_t *peer = leg->peer;
+	int held = on_hold(leg) || on_hold(peer);
+
+	if (leg->stream)
+		sb_media_stream_set_timeout(leg->stream,
+					    held || !secs ? 0
+							  : apr_time_from_sec(secs),
+					    media_timeout, leg);
+	if (peer && peer->stream)
+		sb_media_stream_set_timeout(
+			peer->stream,
+			held || !peer->profile->settings.media_timeout
+				? 0
+				: apr_time_from_sec(
+					  peer->profile->settings.media_timeout),
+			media_timeout, peer);
 }

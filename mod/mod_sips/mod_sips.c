@@ -221,6 +221,8 @@ static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 	}
 	if (rv == APR_SUCCESS)
 		rv = call_bridge_register();
+	if (rv == APR_SUCCESS)
+		rv = call_commands_register();
 	if (rv != APR_SUCCESS)
 		return rv;
 	sips_reload(rt);
@@ -244,6 +246,7 @@ static void sips_shutdown(sb_runtime_t *rt)
 
 	(void)rt;
 	reg_sweep_stop(&sips);
+	call_shutdown();
 	reg_commands_unregister();
 	sips_commands_unregister();
 	apr_thread_mutex_lock(sips.lock);
@@ -254,10 +257,10 @@ static void sips_shutdown(sb_runtime_t *rt)
 	sips.profiles = NULL;
 	apr_thread_mutex_unlock(sips.lock);
 	endpoint_shutdown();
-	call_shutdown();
 	if (sips_media)
 		sb_media_destroy(sips_media);
 	sips_media = NULL;
+	call_commands_unregister();
 	sb_app_unregister("bridge");
 	sb_expand_function_unregister("sips_contact");
 	sb_expand_function_unregister("sofia_contact");

@@ -40,6 +40,9 @@ static const profile_param_t params[] = {
 	    "address the media relay binds for this profile (empty: sip-ip)"),
 	ROW("ext-rtp-ip", PARAM_STRING, ext_rtp_ip, "", 0, 0,
 	    "address put in SDP when behind NAT (empty: rtp-ip)"),
+	ROW("media-timeout", PARAM_UINT, media_timeout, "60", 0, 86400,
+	    "hang up a call whose media stopped for this many seconds "
+	    "(0: never; calls on hold are spared)"),
 	ROW("auth-calls", PARAM_BOOL, auth_calls, "true", 0, 0,
 	    "challenge INVITEs with digest authentication"),
 	ROW("tls", PARAM_BOOL, tls, "false", 0, 0,

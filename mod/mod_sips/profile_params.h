@@ -30,6 +30,7 @@ typedef struct sips_settings {
 	const char *ext_sip_ip;
 	const char *rtp_ip;
 	const char *ext_rtp_ip;
+	unsigned media_timeout;
 	int auth_calls;
 	int tls;
 	int tls_only;

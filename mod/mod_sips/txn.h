@@ -104,6 +104,9 @@ apr_status_t txn_client_receive(txn_table_t *table, const sip_msg_t *resp);
 
 txn_state_e txn_client_state(const txn_client_t *txn);
 
+/** Its owner is gone: the transaction runs on but calls nobody. */
+void txn_client_detach(txn_client_t *txn);
+
 /**
  * Flow @p flow_id has closed: its pending client transactions end now
  * with (NULL, 503) rather than waiting for Timer B/F.

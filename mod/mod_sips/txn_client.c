@@ -306,3 +306,11 @@ void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id)
 		client_fail(APR_ARRAY_IDX(doomed, i, txn_client_t *), 503);
 	apr_pool_destroy(tmp);
 }
+
+void txn_client_detach(txn_client_t *c)
+{
+	if (c) {
+		c->fn = NULL;
+		c->baton = NULL;
+	}
+}

@@ -242,3 +242,77 @@ def test_call_to_dead_tls_flow_fails_fast_480(tmp_path):
     finally:
         tunnel.close()
         sw.stop()
+
+
+def test_hold_reinvite_passes_through(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001", scenario="call_uas_held.xml")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001", scenario="call_uac_hold.xml")
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        assert grep(r"SB02633 call .*: re-INVITE with hold passed on",
+                    sw.log()), sw.log()
+    finally:
+        sw.stop()
+
+
+def test_media_timeout_hangs_up_both_legs(tmp_path):
+    sw = call_switch(tmp_path, media_timeout="2")
+    sw.start()
+    try:
+        callee = phone(sw, "1001")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        start = time.monotonic()
+        # Neither phone sends RTP: after 2 s the switch sends BYE to both.
+        code, out = caller(sw, "1000", "1001",
+                           scenario="call_uac_wait_bye.xml")
+        assert code == 0, out
+        assert 1.5 < time.monotonic() - start < 8
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        assert grep(r"SB02632 call .*: no media for 2 s", sw.log())
+        assert grep(r"hangup MEDIA_TIMEOUT", sw.log())
+    finally:
+        sw.stop()
+
+
+def test_show_calls_and_uuid_kill(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        caller_proc = sipp_bg(
+            "call_uac_wait_bye.xml", sw.ports["internal_sip_port"], "u1",
+            service="1000",
+            extra=("-au", "1000", "-ap", "1234", "-key", "callee", "1001",
+                   "-mp", str(free_port(socket.SOCK_DGRAM))))
+        assert wait_for(lambda: "1 call(s)" in sw.cli("show calls").stdout,
+                        timeout=10), sw.cli("show calls").stdout
+        listing = sw.cli("show calls").stdout
+        a = re.search(r"^(\S+) A up\s+udp .*port \d+ peer 127\.0\.0\.1:\d+",
+                      listing, re.M)
+        assert a, listing
+        assert re.search(r"^\S+ B up\s+udp ", listing, re.M), listing
+        channels = sw.cli("show channels").stdout
+        assert "2 channel(s)" in channels, channels
+        out = sw.cli("uuid_kill %s" % a.group(1)).stdout
+        assert out.startswith("+OK"), out
+        rc, out = sipp_wait(caller_proc)
+        assert rc == 0, out
+        rc, out = sipp_wait(callee)
+        assert rc == 0, out
+        assert wait_for(lambda: "0 call(s)" in sw.cli("show calls").stdout,
+                        timeout=5)
+        bad = sw.cli("uuid_kill 00000000-0000-0000-0000-000000000000",
+                     check=False).stdout
+        assert bad.startswith("-ERR no such channel"), bad
+    finally:
+        sw.stop()

@@ -5,6 +5,7 @@
 #include "sipsbridge/sb_media.h"
 #include "sipsbridge/sb_session.h"
 #include "profile.h"
+#include "call_srtp.h"
 #include "sdp.h"
 #include "sip_build.h"
 #include "txn.h"
@@ -68,6 +69,7 @@ struct call_leg {
 	apr_uint64_t sdp_version;
 	int media_ready; /* the peer's address is known */
 	struct reoffer *reoffer; /* a re-INVITE/UPDATE passing through */
+	leg_srtp_t srtp;	 /* SDES keys of this leg (never logged) */
 };
 
 /* call_leg.c */
@@ -158,6 +160,11 @@ const char *call_media_offer_for(call_leg_t *b, call_leg_t *a,
 				 apr_size_t *len);
 /** B answered (or early media): learn its SDP, link streams. */
 apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp);
+/** A leg: settle its SRTP against its offer and policy (before any
+ * answer); SB_ECONFIG (logged) when it cannot be met: 488. */
+apr_status_t call_media_prepare_answer(call_leg_t *a);
+/** The first suite of A's offer we can run, or NULL (rtp_has_crypto). */
+const char *call_media_offered_suite(const call_leg_t *a);
 /** The SDP we answer A with (derived from B's answer, or ours). */
 const char *call_media_answer_for(call_leg_t *a, apr_size_t *len);
 void call_media_close(call_leg_t *leg);

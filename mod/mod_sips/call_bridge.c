@@ -261,6 +261,13 @@ static sb_app_result_e app_bridge(sb_session_t *s, const char *data)
 
 	if (!a || !a->inbound || a->state >= LEG_ENDING || a->bridge)
 		return SB_APP_NEXT;
+	/* The caller's SRTP is settled first: no phone rings for a call
+	 * that would end in 488. */
+	if (a->state < LEG_UP && call_media_prepare_answer(a) != APR_SUCCESS) {
+		a->fail_status = 488;
+		sb_session_hangup(s, SB_CAUSE_INCOMPATIBLE_DESTINATION);
+		return SB_APP_STOP;
+	}
 	br = apr_pcalloc(a->pool, sizeof(*br));
 	br->a = a;
 	br->pool = a->pool;
@@ -427,8 +434,7 @@ static apr_status_t fn_sips_contact(void *baton, const char *arg,
 				   *out ? "," : "", v->b.aor,
 				   v->b.profile && *v->b.profile ? v->b.profile
 								 : profile,
-				   v->b.contact);
-		(void)contact;
+				   contact);
 	}
 	*result = *out ? out : "error/USER_NOT_REGISTERED";
 	sb_log(SB_LOG_DEBUG, "SB02626", "sips_contact(%s): %d binding(s)", aor,

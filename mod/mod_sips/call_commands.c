@@ -26,14 +26,20 @@ static void media_text(const call_leg_t *leg, char *buf, apr_size_t len)
 		return;
 	}
 	sb_media_stream_stats(leg->stream, &st);
+	/* The suite only: keys never leave the leg (issue 6). */
 	apr_snprintf(buf, len,
-		     "port %u peer %s%s rx %" APR_UINT64_T_FMT
-		     " tx %" APR_UINT64_T_FMT " dropped %" APR_UINT64_T_FMT,
+		     "port %u peer %s%s %s%s rx %" APR_UINT64_T_FMT
+		     " tx %" APR_UINT64_T_FMT " dropped %" APR_UINT64_T_FMT
+		     " auth-failed %" APR_UINT64_T_FMT
+		     " replayed %" APR_UINT64_T_FMT,
 		     sb_media_stream_port(leg->stream),
 		     st.peer[0] ? st.peer : "-", st.latched ? " (latched)" : "",
+		     leg->srtp.on ? "srtp " : "rtp",
+		     leg->srtp.on ? sb_srtp_suite_name(leg->srtp.local.suite)
+				  : "",
 		     st.rx_packets, st.tx_packets,
-		     st.dropped_source + st.dropped_other +
-			     st.srtp_auth_failed + st.srtp_replayed);
+		     st.dropped_source + st.dropped_other, st.srtp_auth_failed,
+		     st.srtp_replayed);
 }
 
 static void leg_line(const call_leg_t *leg, sb_stream_t *out)

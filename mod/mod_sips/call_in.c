@@ -91,6 +91,7 @@ static void set_inbound_vars(call_leg_t *a, const sip_target_t *from,
 			   flow_transport_name(from->transport));
 	sb_session_set_var(s, "sip_secure",
 			   from->transport == SIPS_TP_TLS ? "true" : "false");
+	sb_session_set_var(s, "rtp_has_crypto", call_media_offered_suite(a));
 	if (fh && sip_hdr_addr(&fh->value, &fa) == APR_SUCCESS) {
 		const char *name = str(a->pool, &fa.display);
 
@@ -351,6 +352,11 @@ static apr_status_t op_answer(sb_session_t *s)
 		return APR_SUCCESS;
 	if (!a->stream)
 		return SB_ENOTFOUND;
+	if (a->state < LEG_EARLY && call_media_prepare_answer(a) != APR_SUCCESS) {
+		a->fail_status = 488;
+		sb_session_hangup(s, SB_CAUSE_INCOMPATIBLE_DESTINATION);
+		return SB_ECONFIG;
+	}
 	call_in_respond(a, 200, NULL, 1);
 	call_media_watch(a);
 	sb_session_mark_answered(s);
@@ -361,8 +367,14 @@ static apr_status_t op_pre_answer(sb_session_t *s)
 {
 	call_leg_t *a = sb_session_leg(s);
 
-	if (a->inbound && a->state < LEG_UP)
-		call_in_respond(a, 183, NULL, 1);
+	if (!a->inbound || a->state >= LEG_UP)
+		return APR_SUCCESS;
+	if (call_media_prepare_answer(a) != APR_SUCCESS) {
+		a->fail_status = 488;
+		sb_session_hangup(s, SB_CAUSE_INCOMPATIBLE_DESTINATION);
+		return SB_ECONFIG;
+	}
+	call_in_respond(a, 183, NULL, 1);
 	return APR_SUCCESS;
 }
 

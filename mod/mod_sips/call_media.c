@@ -115,8 +115,7 @@ static const char *describe(call_leg_t *leg, const sdp_session_t *base,
 			sdp_attr_remove(m->attrs, *a);
 		if (i == relayed && leg->stream) {
 			m->port = sb_media_stream_port(leg->stream);
-			if (!strncasecmp(m->proto, "RTP/SAVP", 8))
-				m->proto = "RTP/AVP";
+			call_srtp_decorate(leg, m);
 		} else {
 			m->port = 0; /* not relayed: declined (RFC 3264 6) */
 		}
@@ -141,15 +140,64 @@ apr_status_t call_media_inbound_offer(call_leg_t *a)
 	return rv;
 }
 
+static void srtp_refused(const call_leg_t *leg, const char *why)
+{
+	sb_log(SB_LOG_NOTICE, "SB02641", "call %s: %s leg: %s",
+	       leg->dlg.call_id ? leg->dlg.call_id : "-",
+	       leg->inbound ? "A" : "B", why ? why : "SRTP policy not met");
+}
+
 const char *call_media_offer_for(call_leg_t *b, call_leg_t *a,
 				 apr_size_t *len)
 {
+	const char *why = NULL;
+
 	if (!a || !a->remote_sdp)
 		return NULL;
 	if (!b->stream && sb_media_stream_open(call_media(), rtp_bind_ip(b),
 					       &b->stream) != APR_SUCCESS)
 		return NULL;
+	if (call_srtp_offer(b, &why) != APR_SUCCESS) {
+		srtp_refused(b, why);
+		return NULL;
+	}
 	return describe(b, a->remote_sdp, len);
+}
+
+const char *call_media_offered_suite(const call_leg_t *a)
+{
+	int i;
+
+	return call_srtp_offered_suite(relayed_media(a->remote_sdp, &i));
+}
+
+apr_status_t call_media_prepare_answer(call_leg_t *a)
+{
+	const char *why = NULL;
+	sdp_media_t *m;
+	int i;
+
+	m = relayed_media(a->remote_sdp, &i);
+	if (!m)
+		return SB_ENOTFOUND;
+	if (call_srtp_answer(a, m, &why) != APR_SUCCESS) {
+		srtp_refused(a, why);
+		return SB_ECONFIG;
+	}
+	return APR_SUCCESS;
+}
+
+static apr_status_t answered_srtp(call_leg_t *b, const sdp_session_t *sdp)
+{
+	const char *why = NULL;
+	sdp_media_t *m;
+	int i;
+
+	m = relayed_media(sdp, &i);
+	if (m && call_srtp_answered(b, m, &why) == APR_SUCCESS)
+		return APR_SUCCESS;
+	srtp_refused(b, why);
+	return SB_ECONFIG;
 }
 
 apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp)
@@ -162,6 +210,8 @@ apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp)
 		return b->remote_sdp ? APR_SUCCESS : SB_EMALFORMED;
 	rv = learn_peer(b, sdp);
 	if (rv != APR_SUCCESS)
+		return rv;
+	if ((rv = answered_srtp(b, sdp)) != APR_SUCCESS)
 		return rv;
 	b->remote_sdp = sdp;
 	if (a && a->stream)
@@ -283,7 +333,8 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 		if (ro->is_invite)
 			reoffer_ack(ro);
 		if (parse_body(p, resp, &ans) == APR_SUCCESS &&
-		    learn_peer(p, ans) == APR_SUCCESS) {
+		    learn_peer(p, ans) == APR_SUCCESS &&
+		    answered_srtp(p, ans) == APR_SUCCESS) {
 			p->remote_sdp = ans;
 			body = describe(l, ans, &body_len);
 		}
@@ -312,7 +363,7 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 {
 	call_leg_t *peer = leg->peer;
 	sdp_session_t *sdp;
-	const char *offer, *body = NULL;
+	const char *offer, *body = NULL, *why = NULL;
 	apr_size_t len = 0;
 	reoffer_t *ro;
 
@@ -330,6 +381,11 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 		return;
 	}
 	leg->remote_sdp = sdp;
+	/* New offer, new keys on both legs (RFC 4568 7.1.4). */
+	if (call_media_prepare_answer(leg) != APR_SUCCESS) {
+		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
+		return;
+	}
 	if (!peer || peer->state != LEG_UP) {
 		body = describe(leg, sdp, &len);
 		reoffer_respond(leg, txn, req, from, 200, body, len);
@@ -347,6 +403,12 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 	ro->txn = txn;
 	ro->from = *from;
 	ro->is_invite = req->method == SIP_METHOD_INVITE;
+	if (call_srtp_offer(peer, &why) != APR_SUCCESS) {
+		srtp_refused(peer, why);
+		free(ro);
+		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
+		return;
+	}
 	offer = describe(peer, sdp, &len);
 	if (call_leg_send_ex(peer, ro->is_invite ? "INVITE" : "UPDATE",
 			     "application/sdp", offer, len, reoffer_answered,

@@ -32,8 +32,13 @@ static apr_status_t target_binding(call_leg_t *b, const char *aor,
 	for (i = 0; i < views->nelts; i++) {
 		const reg_view_t *x = &APR_ARRAY_IDX(views, i, reg_view_t);
 
-		if (!strcmp(x->b.contact, contact)) {
+		/* sips_contact may have added ";transport=tls". */
+		if (!strcmp(x->b.contact, contact) ||
+		    (!strncmp(x->b.contact, contact, strlen(x->b.contact)) &&
+		     !strcmp(contact + strlen(x->b.contact),
+			     ";transport=tls"))) {
 			v = x;
+			contact = x->b.contact;
 			break;
 		}
 	}

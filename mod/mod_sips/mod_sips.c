@@ -45,7 +45,7 @@ static void load_dialplan(sb_runtime_t *rt)
 		return;
 	if (sb_dialplan_load(&dp, sb_runtime_config(rt), sb_app_known, NULL,
 			     pool, &err) != APR_SUCCESS) {
-		sb_log(SB_LOG_ERR, "SB02110", "%s:%d: dialplan: %s; %s",
+		sb_log(SB_LOG_ERR, "SB02110", "%s:%d: %s; %s",
 		       err.file, err.line, err.msg,
 		       "the previous dialplan stays in use");
 		apr_pool_destroy(pool);
@@ -70,6 +70,7 @@ static apr_status_t media_start(sb_runtime_t *rt)
 	mc.port_min = (apr_port_t)(lo ? atoi(lo) : 16384);
 	mc.port_max = (apr_port_t)(hi ? atoi(hi) : 32768);
 	mc.threads = 1;
+	call_srtp_set_default_suites(sb_vars_get(vars, "rtp_sdes_suites"));
 	rv = sb_media_create(&sips_media, &mc, sips.pool);
 	if (rv != APR_SUCCESS) {
 		sb_log(SB_LOG_CRIT, "SB02112",

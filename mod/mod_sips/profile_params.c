@@ -43,6 +43,8 @@ static const profile_param_t params[] = {
 	ROW("media-timeout", PARAM_UINT, media_timeout, "60", 0, 86400,
 	    "hang up a call whose media stopped for this many seconds "
 	    "(0: never; calls on hold are spared)"),
+	ROW("srtp-sdes-insecure", PARAM_BOOL, srtp_sdes_insecure, "false", 0,
+	    0, "allow SDES keys in SDP over UDP/TCP (a warning per call)"),
 	ROW("auth-calls", PARAM_BOOL, auth_calls, "true", 0, 0,
 	    "challenge INVITEs with digest authentication"),
 	ROW("tls", PARAM_BOOL, tls, "false", 0, 0,

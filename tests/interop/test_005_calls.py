@@ -189,7 +189,8 @@ def test_call_reaches_tls_phone_over_its_own_flow(tmp_path):
     os.makedirs(rec)
     callee = Baresip(tmp_path,
                      "<sip:1002@127.0.0.1:%d;transport=tls>;auth_pass=1234;"
-                     "regint=600;answermode=auto;audio_codecs=PCMA,PCMU"
+                     "regint=600;answermode=auto;audio_codecs=PCMA,PCMU;"
+                     "mediaenc=srtp-mand"
                      % sw.ports["internal_tls_port"],
                      os.path.join(internal, "cafile.pem"),
                      certificate=os.path.join(internal, "phone1002.pem"),
@@ -314,5 +315,227 @@ def test_show_calls_and_uuid_kill(tmp_path):
         bad = sw.cli("uuid_kill 00000000-0000-0000-0000-000000000000",
                      check=False).stdout
         assert bad.startswith("-ERR no such channel"), bad
+    finally:
+        sw.stop()
+
+
+def tone_frequency(path):
+    """The strongest of a few test frequencies in a 16-bit mono WAV."""
+    import math
+    import struct
+    import wave
+    with wave.open(path) as w:
+        rate = w.getframerate()
+        raw = w.readframes(w.getnframes())
+    samples = struct.unpack("<%dh" % (len(raw) // 2), raw)
+    # Skip the start (jitter buffer fill), look at one second.
+    chunk = samples[rate // 2: rate // 2 + rate]
+    if len(chunk) < rate // 2:
+        return None, 0.0
+
+    def power(hz):
+        re_ = sum(x * math.cos(2 * math.pi * hz * i / rate)
+                  for i, x in enumerate(chunk))
+        im = sum(x * math.sin(2 * math.pi * hz * i / rate)
+                 for i, x in enumerate(chunk))
+        return re_ * re_ + im * im
+
+    powers = {hz: power(hz) for hz in (440, 660, 880, 1000)}
+    best = max(powers, key=powers.get)
+    rest = sum(v for k, v in powers.items() if k != best) or 1.0
+    return best, powers[best] / rest
+
+
+def test_two_baresips_udp_and_tls_hear_each_other(tmp_path):
+    """A baresip on UDP calls a baresip registered over TLS: each one's
+    tone is recorded at the other end."""
+    from sbtest import Baresip, gentls, write_tone_wav
+    sw = call_switch(tmp_path)
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1002",
+           "-out", "phone1002.pem")
+    sw.start()
+    cafile = os.path.join(internal, "cafile.pem")
+    recs = {}
+    for name in ("caller", "callee"):
+        recs[name] = os.path.join(str(tmp_path), "rec-" + name)
+        os.makedirs(recs[name])
+    callee = Baresip(
+        tmp_path,
+        "<sip:1002@127.0.0.1:%d;transport=tls>;auth_pass=1234;regint=600;"
+        "answermode=auto;audio_codecs=PCMU;mediaenc=srtp-mand"
+        % sw.ports["internal_tls_port"],
+        cafile, certificate=os.path.join(internal, "phone1002.pem"),
+        extra_modules=("sndfile.so",),
+        extra_config=("snd_path %s" % recs["callee"],),
+        audio_source=write_tone_wav(os.path.join(str(tmp_path), "880.wav"),
+                                    seconds=8, hz=880))
+    caller_phone = None
+    try:
+        assert wait_for(lambda: "1002@127.0.0.1" in bindings(sw),
+                        timeout=15), bindings(sw) + callee.output()
+        caller_phone = Baresip(
+            tmp_path,
+            "<sip:1001@127.0.0.1:%d>;auth_pass=1234;regint=600;"
+            "audio_codecs=PCMU" % sw.ports["internal_sip_port"],
+            cafile, seconds=6, extra_modules=("sndfile.so",),
+            extra_config=("snd_path %s" % recs["caller"],),
+            audio_source=write_tone_wav(
+                os.path.join(str(tmp_path), "440.wav"), seconds=8, hz=440),
+            commands=("/dial sip:1002@127.0.0.1:%d"
+                      % sw.ports["internal_sip_port"],))
+        caller_phone.proc.wait(timeout=20)
+        log = sw.log()
+        assert grep(r"SB02622 call .*: bridged to", log), \
+            log + caller_phone.output()
+        assert grep(r"SB02612 call .* over tls to 127\.0\.0\.1", log), log
+        heard = {}
+        for name, rec in recs.items():
+            dec = [f for f in os.listdir(rec) if f.endswith("-dec.wav")]
+            assert dec, (name, os.listdir(rec))
+            heard[name] = tone_frequency(os.path.join(rec, dec[0]))
+        # The callee heard the caller's 440 Hz, the caller the callee's 880.
+        assert heard["callee"][0] == 440 and heard["callee"][1] > 10, heard
+        assert heard["caller"][0] == 880 and heard["caller"][1] > 10, heard
+    finally:
+        if caller_phone:
+            caller_phone.close()
+        callee.close()
+        sw.stop()
+
+
+def test_tls_caller_through_switch_to_udp_phone_with_rtp(tmp_path):
+    """SIPp over TLS (stunnel) calls a UDP phone: signalling crosses from
+    TLS to UDP and the caller's RTP reaches the callee."""
+    sw = call_switch(tmp_path)
+    sw.start()
+    tunnel = Stunnel(tmp_path, sw.ports["internal_tls_port"],
+                     os.path.join(sw.ssl_dir("internal"), "cafile.pem"))
+    sink = RtpSink()
+    try:
+        callee = phone(sw, "1001", rtp_port=sink.port)
+        code, out = sipp("call_uac.xml", tunnel.port, "t1", service="1000",
+                         extra=("-au", "1000", "-ap", "1234",
+                                "-key", "callee", "1001",
+                                "-mp", str(free_port(socket.SOCK_DGRAM))))
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        log = sw.log()
+        assert grep(r"SB02601 call .* over tls \(authenticated\)", log), log
+        assert grep(r"SB02612 call .* over udp to 127\.0\.0\.1", log), log
+        assert len(sink.packets) >= 50, len(sink.packets)
+    finally:
+        sink.close()
+        tunnel.close()
+        sw.stop()
+
+
+def test_call_forks_to_every_contact_of_the_user(tmp_path):
+    """1001 registered from two phones: both ring, the first to answer
+    gets the call, the other is cancelled."""
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        ringer = phone(sw, "1001", scenario="call_uas_ring.xml")
+        answerer = phone(sw, "1001")
+        assert wait_for(lambda: "2 registration(s)" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001")
+        assert code == 0, out
+        rc, out = sipp_wait(answerer)
+        assert rc == 0, out
+        rc, out = sipp_wait(ringer)
+        assert rc == 0, out
+        log = sw.log()
+        assert len(re.findall(r"SB02612 call .* INVITE sip:1001@", log)) == 2
+    finally:
+        sw.stop()
+
+
+def add_extensions(sw, xml):
+    """Extra extensions in the default context, in their own file."""
+    with open(os.path.join(sw.conf, "dialplan", "zz_test.xml"), "w") as f:
+        f.write('<include>\n  <context name="default">\n%s\n'
+                '  </context>\n</include>\n' % xml)
+
+
+def test_sequential_bridge_tries_the_next_target(tmp_path):
+    sw = call_switch(tmp_path)
+    add_extensions(sw, '''
+    <extension name="seq">
+      <condition field="destination_number" expression="^2001$">
+        <action application="bridge"
+                data="user/1005@${domain_name}|user/1001@${domain_name}"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        callee = phone(sw, "1001")
+        code, out = caller(sw, "1000", "2001")
+        assert code == 0, out
+        rc, out = sipp_wait(callee)
+        assert rc == 0, out
+    finally:
+        sw.stop()
+
+
+def test_continue_on_fail_runs_the_next_action(tmp_path):
+    sw = call_switch(tmp_path)
+    add_extensions(sw, '''
+    <extension name="fallback">
+      <condition field="destination_number" expression="^2002$">
+        <action application="set" data="continue_on_fail=true"/>
+        <action application="bridge" data="user/1005@${domain_name}"/>
+        <action application="log" data="NOTICE fell back after ${originate_disposition}"/>
+        <action application="hangup" data="USER_BUSY"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        code, out = failing_caller(sw, tmp_path, "1000", "2002", 486)
+        assert code == 0, out
+        assert grep(r"SB03001 .*fell back after \w+", sw.log()), sw.log()
+    finally:
+        sw.stop()
+
+
+def test_echo_extension_sends_the_audio_back(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        proc = sipp_bg("call_uac.xml", sw.ports["internal_sip_port"], "u1",
+                       service="1000",
+                       extra=("-au", "1000", "-ap", "1234", "-key",
+                              "callee", "9196", "-mp",
+                              str(free_port(socket.SOCK_DGRAM))))
+
+        def echoed():
+            m = re.search(r" A up .* rx (\d+) tx (\d+)",
+                          sw.cli("show channels").stdout)
+            return m and int(m.group(1)) > 20 and int(m.group(2)) > 20
+
+        assert wait_for(echoed, timeout=10), sw.cli("show channels").stdout
+        rc, out = sipp_wait(proc)
+        assert rc == 0, out
+    finally:
+        sw.stop()
+
+
+def test_dialplan_errors_named_with_file_and_line(tmp_path):
+    sw = call_switch(tmp_path)
+    add_extensions(sw, '''
+    <extension name="bad">
+      <condition field="destination_number" expression="^(2003$">
+        <action application="no_such_app" data="x"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        log = sw.log()
+        assert grep(r"SB02110 .*zz_test\.xml:5: dialplan: .*", log), log
+        # Calls find no route (404); the switch keeps running.
+        code, out = failing_caller(sw, tmp_path, "1000", "1001", 404)
+        assert code == 0, out
     finally:
         sw.stop()

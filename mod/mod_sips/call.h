@@ -58,6 +58,8 @@ struct call_leg {
 	txn_client_t *invite_ctx;
 	sb_timer_t answer_timer; /* call_timeout / leg_timeout */
 	int cancel_pending;	 /* CANCEL once a provisional arrives */
+	int got_provisional;	 /* any 1xx: a CANCEL may go now */
+	int max_forwards;	 /* A: what its INVITE said, for B's */
 	bridge_t *bridge;	 /* the bridge attempt it belongs to */
 
 	call_leg_t *peer; /* the other leg once bridged */

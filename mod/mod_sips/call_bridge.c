@@ -22,6 +22,7 @@ struct bridge {
 	int nlegs, pending;
 	call_leg_t *winner;
 	int best_status; /* the failure to report if all fail */
+	int best_cause;	 /* and its cause, when we know better (timeout) */
 };
 
 /* Splits @p s at @p sep outside {} and [] (FreeSWITCH's dial strings). */
@@ -86,11 +87,18 @@ static int status_rank(int status)
 	}
 }
 
-static void bridge_fail_one(bridge_t *br, int status)
+static void bridge_fail_cause(bridge_t *br, int status, int cause)
 {
 	if (!br->best_status ||
-	    status_rank(status) > status_rank(br->best_status))
+	    status_rank(status) > status_rank(br->best_status)) {
 		br->best_status = status;
+		br->best_cause = cause;
+	}
+}
+
+static void bridge_fail_one(bridge_t *br, int status)
+{
+	bridge_fail_cause(br, status, 0);
 }
 
 static int start_group(bridge_t *br);
@@ -106,7 +114,7 @@ static const char *user_dial_string(bridge_t *br, const char *target)
 	domain = at ? at + 1 : sb_session_get_var(s, "domain_name");
 	if (!domain)
 		domain = br->a->profile->settings.sip_ip;
-	u = registrar_user(user, domain);
+	u = registrar_user(user, domain, br->pool);
 	if (!u)
 		return "error/UNALLOCATED_NUMBER";
 	sb_session_set_var(s, "dialed_user", user);
@@ -230,7 +238,7 @@ static void bridge_failed(bridge_t *br)
 {
 	call_leg_t *a = br->a;
 	int status = br->best_status ? br->best_status : 480;
-	int cause = sb_cause_from_sip(status);
+	int cause = br->best_cause ? br->best_cause : sb_cause_from_sip(status);
 	const char *cof;
 
 	a->bridge = NULL;
@@ -263,7 +271,8 @@ static sb_app_result_e app_bridge(sb_session_t *s, const char *data)
 		return SB_APP_NEXT;
 	/* The caller's SRTP is settled first: no phone rings for a call
 	 * that would end in 488. */
-	if (a->state < LEG_UP && call_media_prepare_answer(a) != APR_SUCCESS) {
+	if (a->state < LEG_EARLY &&
+	    call_media_prepare_answer(a) != APR_SUCCESS) {
 		a->fail_status = 488;
 		sb_session_hangup(s, SB_CAUSE_INCOMPATIBLE_DESTINATION);
 		return SB_APP_STOP;
@@ -289,12 +298,19 @@ static sb_app_result_e app_bridge(sb_session_t *s, const char *data)
 
 static void forget_leg(bridge_t *br, call_leg_t *b)
 {
+	call_leg_t *a = br->a;
 	int i;
 
 	for (i = 0; i < br->nlegs; i++)
 		if (br->legs[i] == b)
 			br->legs[i] = NULL;
 	b->bridge = NULL;
+	/* Early media pointed A at this leg: not any more. */
+	if (a->peer == b && b->peer != a) {
+		a->peer = NULL;
+		if (a->stream)
+			sb_media_stream_link(a->stream, NULL);
+	}
 }
 
 call_leg_t *call_bridge_a(const bridge_t *br)
@@ -356,7 +372,12 @@ void call_bridge_b_failed(call_leg_t *b, int status)
 		return;
 	forget_leg(br, b);
 	br->pending--;
-	bridge_fail_one(br, status);
+	/* A leg we gave up on (call_timeout) failed for that reason, not
+	 * for the 487 its CANCEL brought. */
+	if (b->cause)
+		bridge_fail_cause(br, sb_cause_to_sip(b->cause), b->cause);
+	else
+		bridge_fail_one(br, status);
 	if (br->pending > 0 || br->winner)
 		return;
 	if (br->a->state < LEG_ENDING && start_group(br))

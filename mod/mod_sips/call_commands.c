@@ -15,6 +15,7 @@ typedef struct listing {
 	unsigned count;
 	const char *uuid; /* uuid_kill: the one to hang up */
 	int killed;
+	call_leg_t *victim; /* found while iterating, hung up after */
 } listing_t;
 
 static void media_text(const call_leg_t *leg, char *buf, apr_size_t len)
@@ -44,15 +45,15 @@ static void media_text(const call_leg_t *leg, char *buf, apr_size_t len)
 
 static void leg_line(const call_leg_t *leg, sb_stream_t *out)
 {
-	char media[192];
+	char media[192], peer[96];
 
 	media_text(leg, media, sizeof(media));
+	apr_snprintf(peer, sizeof(peer), "%s:%d", leg->dlg.to.peer_ip,
+		     leg->dlg.to.peer_port);
 	sb_stream_printf(out, "%-36s %s %-6s %-4s %-21s %s %s\n",
 			 leg->session ? sb_session_uuid(leg->session) : "-",
 			 leg->inbound ? "A" : "B", state_names[leg->state],
-			 flow_transport_name(leg->dlg.to.transport),
-			 apr_psprintf(leg->pool, "%s:%d", leg->dlg.to.peer_ip,
-				      leg->dlg.to.peer_port),
+			 flow_transport_name(leg->dlg.to.transport), peer,
 			 leg->dlg.call_id, media);
 }
 
@@ -61,12 +62,9 @@ static void list_one(call_leg_t *leg, void *baton)
 	listing_t *l = baton;
 
 	if (l->uuid) {
-		if (leg->session && !l->killed &&
-		    !strcmp(sb_session_uuid(leg->session), l->uuid)) {
-			l->killed = 1;
-			sb_session_hangup(leg->session,
-					  SB_CAUSE_NORMAL_CLEARING);
-		}
+		if (leg->session && !l->victim &&
+		    !strcmp(sb_session_uuid(leg->session), l->uuid))
+			l->victim = leg;
 		return;
 	}
 	if (l->calls_only && !leg->inbound)
@@ -77,9 +75,18 @@ static void list_one(call_leg_t *leg, void *baton)
 		leg_line(leg->peer, l->out);
 }
 
+/* The hangup waits until the walk is over: it ends legs (call.h). */
 static void list_here(void *baton)
 {
-	call_leg_each_here(list_one, baton);
+	listing_t *l = baton;
+
+	l->victim = NULL;
+	call_leg_each_here(list_one, l);
+	if (l->victim && l->victim->session) {
+		l->killed = 1;
+		sb_session_hangup(l->victim->session,
+				  SB_CAUSE_NORMAL_CLEARING);
+	}
 }
 
 static void each_worker(listing_t *l)
@@ -94,7 +101,7 @@ static void each_worker(listing_t *l)
 static apr_status_t cmd_show(const char *args, sb_stream_t *out,
 			     apr_pool_t *pool, void *baton)
 {
-	listing_t l = { out, baton != NULL, 0, NULL, 0 };
+	listing_t l = { out, baton != NULL, 0, NULL, 0, NULL };
 
 	(void)args;
 	(void)pool;
@@ -110,7 +117,7 @@ static apr_status_t cmd_show(const char *args, sb_stream_t *out,
 static apr_status_t cmd_kill(const char *args, sb_stream_t *out,
 			     apr_pool_t *pool, void *baton)
 {
-	listing_t l = { out, 0, 0, NULL, 0 };
+	listing_t l = { out, 0, 0, NULL, 0, NULL };
 	char *uuid = apr_pstrdup(pool, args ? args : "");
 
 	(void)baton;

@@ -117,7 +117,7 @@ static void set_inbound_vars(call_leg_t *a, const sip_target_t *from,
 	sb_session_set_var(s, "domain_name",
 			   realm ? realm : str(a->pool, &m->ruri.host));
 	if (auth_user) {
-		const dir_user_t *u = registrar_user(auth_user, realm);
+		const dir_user_t *u = registrar_user(auth_user, realm, a->pool);
 		const apr_array_header_t *arr;
 		int i;
 
@@ -141,6 +141,25 @@ static void respond_plain(call_leg_t *a, int status, const char *reason)
 	call_in_respond(a, status, reason, 0);
 }
 
+/* RFC 3261 16.3: a loop (a trunk routing back to us) ends at 483
+ * instead of eating every RTP port; B's INVITE carries one hop less. */
+static int too_many_hops(call_leg_t *a)
+{
+	const sip_hdr_t *h = sip_hdr_find(a->invite, SIP_HDR_MAX_FORWARDS);
+	int hops = 70;
+
+	if (h && sip_hdr_max_forwards(&h->value, &hops) != APR_SUCCESS)
+		hops = 70;
+	a->max_forwards = hops;
+	if (hops > 0)
+		return 0;
+	sb_log(SB_LOG_NOTICE, "SB02605",
+	       "call %s: Max-Forwards 0: a loop? 483", a->dlg.call_id);
+	endpoint_respond(a->invite_txn, a->invite, &a->dlg.to, 483, NULL,
+			 NULL);
+	return 1;
+}
+
 void call_in_invite(sips_profile_t *p, txn_server_t *txn,
 		    const sip_msg_t *req, const sip_target_t *from)
 {
@@ -159,6 +178,8 @@ void call_in_invite(sips_profile_t *p, txn_server_t *txn,
 				 NULL);
 		goto fail;
 	}
+	if (too_many_hops(a))
+		goto fail;
 	if (p->settings.auth_calls &&
 	    registrar_authorize_call(p, txn, a->invite, from, a->pool, &user,
 				     &realm) != 0)
@@ -247,7 +268,16 @@ void call_in_respond(call_leg_t *a, int status, const char *reason,
 		sip_build_body(&b, "application/sdp", sdp, sdp_len);
 	if (sip_build_serialize(&b, &out, &len) != APR_SUCCESS)
 		goto done;
-	txn_server_respond(a->invite_txn, status, out, len);
+	if (txn_server_respond(a->invite_txn, status, out, len) !=
+	    APR_SUCCESS) {
+		/* The transaction is gone (its flow closed): so is the call. */
+		call_leg_invite_done(a);
+		apr_pool_destroy(pool);
+		if (a->session)
+			sb_session_hangup(a->session,
+					  SB_CAUSE_NORMAL_TEMPORARY_FAILURE);
+		return;
+	}
 	if (status >= 200) {
 		call_leg_invite_done(a); /* the transaction is done with us */
 	} else if (status > 100) {

@@ -125,6 +125,7 @@ apr_status_t call_leg_create(call_leg_t **out, sips_profile_t *p, int inbound)
 	leg->worker = self;
 	leg->worker_index = sb_worker_index(self);
 	leg->dlg.route_set = apr_array_make(pool, 2, sizeof(const char *));
+	leg->max_forwards = 70;
 	leg->dlg.local_tag = call_route_tag(pool, leg->worker_index);
 	leg->sdp_version = (apr_uint64_t)apr_time_sec(apr_time_now());
 	apr_atomic_inc32(&calls.legs);
@@ -265,7 +266,7 @@ void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
 	for (i = 0; i < d->route_set->nelts; i++)
 		sip_build_add(b, "Route",
 			      APR_ARRAY_IDX(d->route_set, i, const char *));
-	sip_build_add(b, "Max-Forwards", "70");
+	sip_build_addf(b, "Max-Forwards", "%d", leg->max_forwards);
 	sip_build_addf(b, "From", "%s;tag=%s", d->local_uri, d->local_tag);
 	if (d->remote_tag && *d->remote_tag)
 		sip_build_addf(b, "To", "%s;tag=%s", d->remote_uri,

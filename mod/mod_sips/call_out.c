@@ -189,6 +189,9 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 	if (rv != APR_SUCCESS)
 		return rv;
 	b->bridge = br;
+	/* One hop less than the caller's INVITE had (a loop ends). */
+	if (a)
+		b->max_forwards = a->max_forwards - 1;
 	rv = sb_session_create(&b->session, &call_sip_ops, b, b->worker);
 	if (rv != APR_SUCCESS)
 		goto fail;
@@ -327,8 +330,14 @@ void call_out_cancel(call_leg_t *b, int cause)
 	b->cause = cause;
 	switch (b->state) {
 	case LEG_INIT:
-		/* RFC 3261 9.1: no CANCEL before a provisional. */
-		b->cancel_pending = 1;
+		/* RFC 3261 9.1: no CANCEL before a provisional (a 100 will
+		 * do); until then it waits. */
+		if (!b->got_provisional) {
+			b->cancel_pending = 1;
+			return;
+		}
+		b->state = LEG_ENDING;
+		send_cancel(b);
 		return;
 	case LEG_EARLY:
 		b->state = LEG_ENDING;
@@ -346,8 +355,15 @@ void call_out_cancel(call_leg_t *b, int cause)
 
 static void b_provisional(call_leg_t *b, const sip_msg_t *resp, int status)
 {
-	if (status == 100)
+	b->got_provisional = 1;
+	if (status == 100) {
+		if (b->cancel_pending) {
+			b->cancel_pending = 0;
+			b->state = LEG_ENDING;
+			send_cancel(b);
+		}
 		return;
+	}
 	dialog_from_response(b, resp);
 	if (b->state == LEG_INIT)
 		b->state = LEG_EARLY;

@@ -90,14 +90,35 @@ static int user_password(const char *id, const char *domain, char *pw,
 	return found;
 }
 
-const dir_user_t *registrar_user(const char *id, const char *domain)
+static int copy_var(void *rec, const char *key, const char *value)
+{
+	apr_table_set(rec, key, value);
+	return 1;
+}
+
+const dir_user_t *registrar_user(const char *id, const char *domain,
+				 apr_pool_t *pool)
 {
 	const dir_user_t *u;
+	dir_user_t *copy = NULL;
 
+	/* A copy made under the lock: reloadxml frees the directory. */
 	apr_thread_rwlock_rdlock(reg.dir_lock);
 	u = reg.dir ? directory_find(reg.dir, id, domain) : NULL;
+	if (u) {
+		copy = apr_pmemdup(pool, u, sizeof(*u));
+		copy->id = apr_pstrdup(pool, u->id);
+		copy->domain = apr_pstrdup(pool, u->domain);
+		copy->password = NULL; /* callers here never need it */
+		copy->dial_string = apr_pstrdup(pool, u->dial_string);
+		copy->vars = apr_table_make(pool, 4);
+		if (u->vars)
+			/* apr_table_set copies: nothing points into the
+			 * directory's pool once the lock is dropped. */
+			apr_table_do(copy_var, copy->vars, u->vars, NULL);
+	}
 	apr_thread_rwlock_unlock(reg.dir_lock);
-	return u;
+	return copy;
 }
 
 /* Wrong answers per source and user; returns the count after this one. */

@@ -27,7 +27,9 @@ int registrar_authorize_call(sips_profile_t *p, txn_server_t *txn,
 			     apr_pool_t *pool, const char **user,
 			     const char **realm);
 
-/** Look a user up (for dial strings); NULL when unknown. */
-const dir_user_t *registrar_user(const char *id, const char *domain);
+/** Look a user up (for dial strings): a copy in @p pool without the
+ * password; NULL when unknown. */
+const dir_user_t *registrar_user(const char *id, const char *domain,
+				 apr_pool_t *pool);
 
 #endif

@@ -338,7 +338,7 @@ class Baresip:
 
     def __init__(self, tmp_path, account, cafile, seconds=30,
                  extra_modules=(), certificate=None, extra_config=(),
-                 audio_source="/dev/null", commands=()):
+                 audio_source="/dev/null", commands=(), start_delay=0):
         self.dir = os.path.join(str(tmp_path), "baresip-%d" % free_port())
         os.makedirs(self.dir)
         self.port = free_port(pair=True)
@@ -361,6 +361,8 @@ class Baresip:
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(account + "\n")
         self.log_path = os.path.join(self.dir, "baresip.out")
+        if start_delay:
+            time.sleep(start_delay)
         args = ["baresip", "-f", self.dir, "-t", str(seconds)]
         for c in commands:
             args += ["-e", c]

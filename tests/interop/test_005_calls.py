@@ -539,3 +539,28 @@ def test_dialplan_errors_named_with_file_and_line(tmp_path):
         assert code == 0, out
     finally:
         sw.stop()
+
+
+def test_max_forwards_zero_gets_483(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        msg = ("INVITE sip:1001@127.0.0.1:%d SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5998;branch=z9hG4bKmf0;rport\r\n"
+               "Max-Forwards: 0\r\n"
+               "From: <sip:1000@127.0.0.1>;tag=mf\r\n"
+               "To: <sip:1001@127.0.0.1>\r\n"
+               "Call-ID: loop-test@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+               "Contact: <sip:1000@127.0.0.1:5998>\r\n"
+               "Content-Length: 0\r\n\r\n" % port)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.sendto(msg.encode(), ("127.0.0.1", port))
+        reply = s.recv(65536).decode()
+        s.close()
+        assert reply.startswith("SIP/2.0 483"), reply
+        assert grep(r"SB02605 call loop-test@127\.0\.0\.1: Max-Forwards 0",
+                    sw.log())
+    finally:
+        sw.stop()

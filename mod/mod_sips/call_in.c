@@ -258,8 +258,17 @@ void call_in_respond(call_leg_t *a, int status, const char *reason,
 			       status > 100 ? a->dlg.local_tag : NULL,
 			       &fix) != APR_SUCCESS)
 		goto done;
-	if (status > 100 && status < 300)
+	if (status > 100 && status < 300) {
+		sip_hdr_iter_t it;
+		sip_str_t v;
+
+		/* RFC 3261 12.1.1: the caller's route set comes from these. */
+		sip_hdr_iter_init(&it, a->invite, SIP_HDR_RECORD_ROUTE);
+		while (sip_hdr_next(&it, &v) == APR_SUCCESS)
+			sip_build_add(&b, "Record-Route",
+				      apr_pstrmemdup(pool, v.ptr, v.len));
 		sip_build_add(&b, "Contact", call_leg_contact(a, pool));
+	}
 	if (status == 200 || status == 405)
 		sip_build_add(&b, "Allow",
 			      "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE");
@@ -336,6 +345,11 @@ static void bye_received(call_leg_t *leg, txn_server_t *txn,
 	respond_in_dialog(txn, req, from, 200);
 	sb_log(SB_LOG_INFO, "SB02604", "call %s: BYE from the %s leg",
 	       leg->dlg.call_id, leg->inbound ? "A" : "B");
+	/* A BYE in the early dialog (RFC 3261 15): the INVITE ends too. */
+	if (leg->inbound && leg->state < LEG_UP) {
+		call_bridge_abort(leg, SB_CAUSE_NORMAL_CLEARING);
+		call_in_respond(leg, 487, NULL, 0);
+	}
 	leg->state = LEG_ENDING; /* nothing more to send on this leg */
 	if (leg->session)
 		sb_session_hangup(leg->session, SB_CAUSE_NORMAL_CLEARING);

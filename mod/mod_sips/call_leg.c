@@ -245,9 +245,14 @@ const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool)
 	const sips_settings_t *s = &leg->profile->settings;
 	sips_transport_e tp = leg->dlg.to.transport;
 	unsigned port = tp == SIPS_TP_TLS ? s->tls_sip_port : s->sip_port;
+	/* Behind NAT the outside address is where the peer reaches us. */
+	const char *ip = s->ext_sip_ip && *s->ext_sip_ip ? s->ext_sip_ip
+							  : s->sip_ip;
 
-	return apr_psprintf(pool, "<sip:mod_sips@%s:%u;transport=%s>",
-			    s->sip_ip, port, flow_transport_name(tp));
+	return apr_psprintf(pool, "<sip:mod_sips@%s%s%s:%u;transport=%s>",
+			    strchr(ip, ':') ? "[" : "", ip,
+			    strchr(ip, ':') ? "]" : "", port,
+			    flow_transport_name(tp));
 }
 
 void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,

@@ -371,13 +371,17 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 		reoffer_respond(leg, txn, req, from, 491, NULL, 0);
 		return;
 	}
-	if (!req->body.len || parse_body(leg, req, &sdp) != APR_SUCCESS ||
-	    learn_peer(leg, sdp) != APR_SUCCESS) {
-		/* No new offer we can use: what we have stays. */
-		if (leg->local_sdp)
+	if (!req->body.len) {
+		/* No offer: a session refresh.  An UPDATE gets no SDP (RFC
+		 * 3311); an INVITE gets ours as the offer. */
+		if (req->method == SIP_METHOD_INVITE && leg->local_sdp)
 			body = sdp_print(leg->local_sdp, leg->pool, &len);
-		reoffer_respond(leg, txn, req, from, body ? 200 : 488, body,
-				len);
+		reoffer_respond(leg, txn, req, from, 200, body, len);
+		return;
+	}
+	if (parse_body(leg, req, &sdp) != APR_SUCCESS ||
+	    learn_peer(leg, sdp) != APR_SUCCESS) {
+		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
 		return;
 	}
 	leg->remote_sdp = sdp;

@@ -85,6 +85,9 @@ void call_leg_free(call_leg_t *leg);
  * an A leg also by its INVITE transaction until its final response. */
 void call_leg_index(call_leg_t *leg);
 call_leg_t *call_leg_find_invite(const txn_server_t *txn);
+/** The A leg a (new-looking) INVITE belongs to: same Call-ID and From
+ * tag, e.g. a retransmission that came after our 2xx. */
+call_leg_t *call_leg_find_caller(const sip_msg_t *invite);
 void call_leg_invite_done(call_leg_t *leg);
 call_leg_t *call_leg_find(const sip_msg_t *msg, int local_is_to);
 /** The leg of this worker with that dialog, or NULL (it ended). */

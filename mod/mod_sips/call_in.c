@@ -164,8 +164,20 @@ void call_in_invite(sips_profile_t *p, txn_server_t *txn,
 		    const sip_msg_t *req, const sip_target_t *from)
 {
 	const char *user = NULL, *realm = NULL;
-	call_leg_t *a;
+	call_leg_t *a = call_leg_find_caller(req);
 
+	/* RFC 6026: our 2xx ended the transaction, not the INVITE's
+	 * retransmissions; they are absorbed here (over UDP the 2xx timer
+	 * resends the answer until the ACK). */
+	if (a && a->invite && req->cseq == a->invite->cseq) {
+		/* Its new transaction carries our 2xx again, then ends. */
+		if (a->ok_buf)
+			txn_server_respond(txn, 200, a->ok_buf, a->ok_len);
+		else
+			endpoint_respond(txn, req, from, 500,
+					 "Call Already Answered", NULL);
+		return;
+	}
 	if (call_leg_create(&a, p, 1) != APR_SUCCESS) {
 		endpoint_respond(txn, req, from, 503, NULL, NULL);
 		return;

@@ -17,6 +17,7 @@ static struct {
 	sb_media_t *media;
 	apr_hash_t **by_dialog; /* "call-id\ntag" -> call_leg_t */
 	apr_hash_t **by_invite; /* txn_server_t * -> A leg, until final */
+	apr_hash_t **by_caller; /* "call-id\nfrom-tag" -> A leg */
 	apr_pool_t **pools;
 	unsigned n;
 	volatile apr_uint32_t legs;
@@ -31,6 +32,7 @@ apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
 	calls.n = sb_loop_nworkers(loop);
 	calls.by_dialog = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
 	calls.by_invite = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
+	calls.by_caller = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
 	calls.pools = apr_pcalloc(pool, calls.n * sizeof(apr_pool_t *));
 	for (i = 0; i < calls.n; i++) {
 		/* An unmanaged pool per worker: only that worker uses it. */
@@ -38,6 +40,7 @@ apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
 			return APR_ENOMEM;
 		calls.by_dialog[i] = apr_hash_make(calls.pools[i]);
 		calls.by_invite[i] = apr_hash_make(calls.pools[i]);
+		calls.by_caller[i] = apr_hash_make(calls.pools[i]);
 	}
 	return APR_SUCCESS;
 }
@@ -90,6 +93,7 @@ void call_shutdown(void)
 	}
 	calls.by_dialog = NULL;
 	calls.by_invite = NULL;
+	calls.by_caller = NULL;
 	calls.media = NULL;
 }
 
@@ -150,6 +154,14 @@ void call_leg_index(call_leg_t *leg)
 				     strlen(leg->dlg.local_tag));
 
 	apr_hash_set(h, key, APR_HASH_KEY_STRING, leg);
+	/* The caller's side too: a retransmitted INVITE (no To tag yet)
+	 * must find its call, not start another. */
+	if (leg->inbound && leg->dlg.remote_tag)
+		apr_hash_set(calls.by_caller[leg->worker_index],
+			     apr_psprintf(leg->pool, "%s\n%s",
+					  leg->dlg.call_id,
+					  leg->dlg.remote_tag),
+			     APR_HASH_KEY_STRING, leg);
 	if (leg->inbound && leg->invite_txn)
 		apr_hash_set(calls.by_invite[leg->worker_index],
 			     &leg->invite_txn, sizeof(leg->invite_txn), leg);
@@ -185,6 +197,30 @@ static void leg_unindex(call_leg_t *leg)
 			   leg->dlg.local_tag);
 	if (apr_hash_get(h, key, APR_HASH_KEY_STRING) == leg)
 		apr_hash_set(h, key, APR_HASH_KEY_STRING, NULL);
+	if (leg->inbound && leg->dlg.remote_tag) {
+		h = calls.by_caller[leg->worker_index];
+		key = apr_psprintf(leg->pool, "%s\n%s", leg->dlg.call_id,
+				   leg->dlg.remote_tag);
+		if (apr_hash_get(h, key, APR_HASH_KEY_STRING) == leg)
+			apr_hash_set(h, key, APR_HASH_KEY_STRING, NULL);
+	}
+}
+
+call_leg_t *call_leg_find_caller(const sip_msg_t *invite)
+{
+	const sip_hdr_t *h = sip_hdr_find(invite, SIP_HDR_FROM);
+	sb_worker_t *self = sb_worker_self();
+	sip_addr_t addr;
+	char key[512];
+
+	if (!self || !calls.by_dialog || !h ||
+	    sip_hdr_addr(&h->value, &addr) != APR_SUCCESS)
+		return NULL;
+	apr_snprintf(key, sizeof(key), "%.*s\n%.*s",
+		     (int)invite->call_id.len, invite->call_id.ptr,
+		     (int)addr.tag.len, addr.tag.ptr ? addr.tag.ptr : "");
+	return apr_hash_get(calls.by_caller[sb_worker_index(self)], key,
+			    APR_HASH_KEY_STRING);
 }
 
 call_leg_t *call_leg_lookup(const char *call_id, const char *local_tag)

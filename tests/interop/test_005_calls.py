@@ -564,3 +564,41 @@ def test_max_forwards_zero_gets_483(tmp_path):
                     sw.log())
     finally:
         sw.stop()
+
+
+def test_invite_retransmitted_after_the_answer_is_one_call(tmp_path):
+    """RFC 6026: an INVITE retransmission that arrives after our 200
+    gets the 200 again and does not start a second call."""
+    sw = call_switch(tmp_path, auth_calls="false", context="default")
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        me = sock.getsockname()[1]
+        body = ("v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n")
+        invite = ("INVITE sip:9196@127.0.0.1:%d SIP/2.0\r\n"
+                  "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKrt1;rport\r\n"
+                  "Max-Forwards: 70\r\nFrom: <sip:1000@127.0.0.1>;tag=rt\r\n"
+                  "To: <sip:9196@127.0.0.1>\r\nCall-ID: rt-1@127.0.0.1\r\n"
+                  "CSeq: 1 INVITE\r\nContact: <sip:1000@127.0.0.1:%d>\r\n"
+                  "Content-Type: application/sdp\r\nContent-Length: %d\r\n"
+                  "\r\n%s" % (port, me, me, len(body), body))
+        sock.sendto(invite.encode(), ("127.0.0.1", port))
+        got = ""
+        while not got.startswith("SIP/2.0 200"):
+            got = sock.recv(65536).decode()
+        time.sleep(0.3)
+        sock.sendto(invite.encode(), ("127.0.0.1", port))
+        again = ""
+        while not again.startswith("SIP/2.0 200"):
+            again = sock.recv(65536).decode()
+        assert "Content-Type: application/sdp" in again
+        assert len(re.findall(r"SB02601 call rt-1@", sw.log())) == 1, \
+            sw.log()
+        assert "1 call(s)" in sw.cli("show calls").stdout
+        sock.close()
+    finally:
+        sw.stop()

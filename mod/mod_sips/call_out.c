@@ -310,10 +310,20 @@ static void send_cancel(call_leg_t *b)
 		    APR_SUCCESS ||
 	    apr_pool_create(&pool, b->pool) != APR_SUCCESS)
 		return;
-	if (sip_build_cancel(&sb, pool, inv) == APR_SUCCESS &&
-	    sip_build_serialize(&sb, &buf, &len) == APR_SUCCESS)
-		txn_client_start(endpoint_txn_table(), &b->dlg.to, buf, len,
-				 &b->profile->timers, NULL, NULL, &txn);
+	if (sip_build_cancel(&sb, pool, inv) != APR_SUCCESS ||
+	    sip_build_serialize(&sb, &buf, &len) != APR_SUCCESS ||
+	    txn_client_start(endpoint_txn_table(), &b->dlg.to, buf, len,
+			     &b->profile->timers, NULL, NULL,
+			     &txn) != APR_SUCCESS) {
+		/* The CANCEL cannot leave (the flow is gone): no 487 will
+		 * come, so the leg ends here. */
+		apr_pool_destroy(pool);
+		if (b->bridge)
+			call_bridge_b_failed(b, 503);
+		call_leg_ended(b, b->cause ? b->cause
+					   : SB_CAUSE_NORMAL_TEMPORARY_FAILURE);
+		return;
+	}
 	apr_pool_destroy(pool);
 }
 
@@ -414,6 +424,10 @@ static void out_invite_response(void *baton, const sip_msg_t *resp,
 		b_answered(b, resp);
 		return;
 	}
+	/* No response at all but a 503 from below: the phone's flow
+	 * closed while it rang.  Callers hear what that means: 480. */
+	if (!resp && status == 503 && b->dlg.to.transport != SIPS_TP_UDP)
+		status = 480;
 	sb_timer_stop(b->worker, &b->answer_timer);
 	sb_log(SB_LOG_INFO, "SB02613", "call %s: B leg answered %d",
 	       b->dlg.call_id, status);

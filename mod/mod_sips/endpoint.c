@@ -78,6 +78,43 @@ void endpoint_shutdown(void)
 	stack.tables = NULL;
 }
 
+/* A flow closed: every worker's client transactions that wait on it
+ * fail now (a call's B leg runs on its A leg's worker, not on the
+ * flow's). */
+typedef struct flow_closed {
+	apr_uint64_t flow_id;
+} flow_closed_t;
+
+static void flow_closed_here(void *baton)
+{
+	flow_closed_t *fc = baton;
+
+	txn_table_flow_closed(endpoint_txn_table(), fc->flow_id);
+	free(fc);
+}
+
+void endpoint_flow_closed(apr_uint64_t flow_id)
+{
+	sb_worker_t *self = sb_worker_self();
+	unsigned i;
+
+	for (i = 0; stack.tables && i < stack.n; i++) {
+		sb_worker_t *w = sb_loop_worker(stack.loop, i);
+		flow_closed_t *fc;
+
+		if (w == self) {
+			txn_table_flow_closed(stack.tables[i], flow_id);
+			continue;
+		}
+		fc = malloc(sizeof(*fc));
+		if (!fc)
+			continue;
+		fc->flow_id = flow_id;
+		if (sb_worker_post(w, flow_closed_here, fc) != APR_SUCCESS)
+			free(fc);
+	}
+}
+
 txn_table_t *endpoint_txn_table(void)
 {
 	sb_worker_t *self = sb_worker_self();

@@ -12,6 +12,9 @@ void endpoint_shutdown(void);
 
 /** The calling worker's transaction table. */
 txn_table_t *endpoint_txn_table(void);
+/** Flow @p flow_id closed: pending client transactions on it fail (503)
+ * on every worker. */
+void endpoint_flow_closed(apr_uint64_t flow_id);
 
 /**
  * Handle one whole message (a datagram, or one framed off a stream)

@@ -68,6 +68,7 @@ apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
 	p->file = apr_pstrdup(pool, p->file);
 	stream_conn_list_init(p);
 	p->conns_per_ip = apr_hash_make(pool);
+	p->outbound = apr_hash_make(pool);
 	rv = apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
 	if (rv != APR_SUCCESS) {
 		apr_pool_destroy(pool);

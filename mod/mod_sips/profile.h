@@ -41,6 +41,7 @@ typedef struct sips_profile {
 	APR_RING_HEAD(conn_ring, stream_conn) conns;
 	unsigned open_conns[SIPS_TP_COUNT];
 	struct apr_hash_t *conns_per_ip; /* ip text -> count */
+	struct apr_hash_t *outbound; /* "tp|host|ip:port" -> flow id (reuse) */
 	apr_uint64_t refused_conns;
 	apr_uint64_t handshakes_ok;
 	apr_uint64_t handshakes_failed;

@@ -509,7 +509,7 @@ static void conn_close(stream_conn_t *c, const char *reason)
 	sb_timer_stop(c->worker, &c->timer);
 	sb_timer_stop(c->worker, &c->msg_timer);
 	flow_remove(c->flow_id);
-	txn_table_flow_closed(endpoint_txn_table(), c->flow_id);
+	endpoint_flow_closed(c->flow_id);
 	apr_thread_mutex_lock(p->lock);
 	APR_RING_REMOVE(c, link);
 	apr_thread_mutex_unlock(p->lock);

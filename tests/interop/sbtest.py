@@ -230,12 +230,12 @@ def sipp(scenario, port, transport="u1", calls=1, extra=(), timeout=30,
 
 
 def sipp_bg(scenario, port, transport="u1", extra=(), timeout=30,
-            service="switch", local_port=None):
+            service="switch", local_port=None, calls=1):
     """SIPp in the background (a phone waiting for calls); finish with
     sipp_wait()."""
     args = ["sipp", "127.0.0.1:%d" % port, "-sf",
             os.path.join(SCENARIOS, scenario), "-t", transport,
-            "-m", "1", "-i", "127.0.0.1",
+            "-m", str(calls), "-i", "127.0.0.1",
             "-p", str(local_port or free_port()),
             "-s", service, "-nostdin", "-timeout", str(timeout),
             "-timeout_error", "-max_recv_loops", "1000", *extra]

@@ -2,6 +2,7 @@
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 
@@ -601,4 +602,110 @@ def test_invite_retransmitted_after_the_answer_is_one_call(tmp_path):
         assert "1 call(s)" in sw.cli("show calls").stdout
         sock.close()
     finally:
+        sw.stop()
+
+
+def test_tls_phone_lost_while_ringing_ends_the_call_fast(tmp_path):
+    """The callee's TLS connection dies while it rings: the INVITE fails
+    at once (480 to the caller), nothing connects back to the phone."""
+    from sbtest import Baresip, gentls
+    sw = call_switch(tmp_path)
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1002",
+           "-out", "phone1002.pem")
+    sw.start()
+    callee = Baresip(tmp_path,
+                     "<sip:1002@127.0.0.1:%d;transport=tls>;auth_pass=1234;"
+                     "regint=600;audio_codecs=PCMA;mediaenc=srtp-mand"
+                     % sw.ports["internal_tls_port"],
+                     os.path.join(internal, "cafile.pem"),
+                     certificate=os.path.join(internal, "phone1002.pem"))
+    try:
+        assert wait_for(lambda: "1002@127.0.0.1" in bindings(sw),
+                        timeout=15), bindings(sw)
+        with open(os.path.join(SCENARIOS, "call_uac_fail.xml")) as f:
+            text = f.read().replace("@STATUS@", "480")
+        path = os.path.join(str(tmp_path), "fail480.xml")
+        with open(path, "w") as f:
+            f.write(text)
+        proc = sipp_bg(path, sw.ports["internal_sip_port"], "u1",
+                       service="1000",
+                       extra=("-au", "1000", "-ap", "1234", "-key",
+                              "callee", "1002", "-mp",
+                              str(free_port(socket.SOCK_DGRAM))))
+        assert wait_for(lambda: grep(r"SB02612 call .* over tls",
+                                     sw.log()), timeout=10), sw.log()
+        time.sleep(0.5)
+        callee.proc.kill()  # no close_notify, no BYE: the phone is gone
+        start = time.monotonic()
+        rc, out = sipp_wait(proc, timeout=20)
+        assert rc == 0, out + sw.log()
+        assert time.monotonic() - start < 3
+        assert not grep(r"\(we are client\)", sw.log())
+    finally:
+        callee.close()
+        sw.stop()
+
+
+class StunnelServer:
+    """A TLS server tunnel: TLS on a local port, plain TCP to a UAS."""
+
+    def __init__(self, tmp_path, target_port, cert):
+        self.port = free_port()
+        self.dir = os.path.join(str(tmp_path), "stunnel-srv-%d" % self.port)
+        os.makedirs(self.dir)
+        cfg = os.path.join(self.dir, "stunnel.conf")
+        with open(cfg, "w") as f:
+            f.write("foreground = yes\npid =\nsyslog = no\n"
+                    "output = %s/stunnel.log\ndebug = 5\n[uas]\n"
+                    "accept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\n"
+                    "cert = %s\n" % (self.dir, self.port, target_port, cert))
+        self.proc = subprocess.Popen(["stunnel4", cfg],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def test_trunk_over_tls_verified_and_reused(tmp_path):
+    """bridge to sip/internal/...;transport=tls: the switch connects as a
+    verified TLS client, and two calls share one connection."""
+    from sbtest import gentls
+    sw = call_switch(tmp_path, srtp_sdes_insecure="false")
+    internal = sw.ssl_dir("internal")
+    gentls("create_server", "-base", internal, "-cn", "localhost",
+           "-alt", "127.0.0.1", "-alt", "localhost", "-out", "uas.pem")
+    uas_port = free_port()
+    tunnel = StunnelServer(tmp_path, uas_port,
+                           os.path.join(internal, "uas.pem"))
+    add_extensions(sw, '''
+    <extension name="trunk">
+      <condition field="destination_number" expression="^trunk$">
+        <action application="bridge"
+                data="{rtp_secure_media=forbidden}sip/internal/uas@127.0.0.1:%d;transport=tls"/>
+      </condition>
+    </extension>''' % tunnel.port)
+    sw.start()
+    try:
+        uas = sipp_bg("call_uas.xml", 0, "t1", service="uas",
+                      local_port=uas_port, calls=2,
+                      extra=("-key", "rtp_port", "9"))
+        time.sleep(0.5)
+        for i in range(2):
+            code, out = caller(sw, "1000", "trunk")
+            assert code == 0, out + sw.log()
+        rc, out = sipp_wait(uas)
+        assert rc == 0, out
+        log = sw.log()
+        # Verified as a TLS client (the trunk's certificate, our CA) ...
+        clients = re.findall(r"SB02010 .*\(we are client\).*verify: (\S+)",
+                             log)
+        # ... once: the second call rode the same connection.
+        assert clients == ["ok"], log
+        assert len(re.findall(r"SB02612 call .* over tls", log)) == 2, log
+    finally:
+        tunnel.close()
         sw.stop()

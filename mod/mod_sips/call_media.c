@@ -184,7 +184,7 @@ apr_status_t call_media_prepare_answer(call_leg_t *a)
 		srtp_refused(a, why);
 		return SB_ECONFIG;
 	}
-	return APR_SUCCESS;
+	return call_srtp_install(a);
 }
 
 static apr_status_t answered_srtp(call_leg_t *b, const sdp_session_t *sdp)
@@ -283,6 +283,7 @@ typedef struct reoffer {
 	int is_invite;
 	apr_uint32_t cseq;
 	int dead;
+	leg_srtp_t from_saved, to_saved; /* keys in use until a yes */
 } reoffer_t;
 
 void call_media_leg_ended(call_leg_t *leg)
@@ -336,12 +337,20 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 		    learn_peer(p, ans) == APR_SUCCESS &&
 		    answered_srtp(p, ans) == APR_SUCCESS) {
 			p->remote_sdp = ans;
+			call_srtp_install(l);
 			body = describe(l, ans, &body_len);
+		} else {
+			l->srtp = ro->from_saved;
+			p->srtp = ro->to_saved;
+			call_srtp_install(p);
 		}
 		reoffer_respond(l, ro->txn, ro->req, &ro->from,
 				body ? 200 : 488, body, body_len);
 		call_media_watch(l);
 	} else {
+		/* Refused: both legs go on with the keys they had. */
+		l->srtp = ro->from_saved;
+		p->srtp = ro->to_saved;
 		reoffer_respond(l, ro->txn, ro->req, &ro->from,
 				resp ? status : 500, NULL, 0);
 	}
@@ -364,6 +373,9 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 	call_leg_t *peer = leg->peer;
 	sdp_session_t *sdp;
 	const char *offer, *body = NULL, *why = NULL;
+	leg_srtp_t ro_saved;
+	sdp_media_t *m;
+	int i;
 	apr_size_t len = 0;
 	reoffer_t *ro;
 
@@ -384,13 +396,19 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
 		return;
 	}
-	leg->remote_sdp = sdp;
-	/* New offer, new keys on both legs (RFC 4568 7.1.4). */
-	if (call_media_prepare_answer(leg) != APR_SUCCESS) {
+	/* New offer, new keys on both legs (RFC 4568 7.1.4); the relay
+	 * keeps the old ones until the other side has said yes. */
+	ro_saved = leg->srtp;
+	m = relayed_media(sdp, &i);
+	if (!m || call_srtp_answer(leg, m, &why) != APR_SUCCESS) {
+		srtp_refused(leg, why);
+		leg->srtp = ro_saved;
 		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
 		return;
 	}
+	leg->remote_sdp = sdp;
 	if (!peer || peer->state != LEG_UP) {
+		call_srtp_install(leg);
 		body = describe(leg, sdp, &len);
 		reoffer_respond(leg, txn, req, from, 200, body, len);
 		call_media_watch(leg);
@@ -407,8 +425,12 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 	ro->txn = txn;
 	ro->from = *from;
 	ro->is_invite = req->method == SIP_METHOD_INVITE;
+	ro->from_saved = ro_saved;
+	ro->to_saved = peer->srtp;
 	if (call_srtp_offer(peer, &why) != APR_SUCCESS) {
 		srtp_refused(peer, why);
+		leg->srtp = ro_saved;
+		peer->srtp = ro->to_saved;
 		free(ro);
 		reoffer_respond(leg, txn, req, from, 488, NULL, 0);
 		return;

@@ -229,7 +229,7 @@ apr_status_t call_srtp_answer(call_leg_t *leg, const sdp_media_t *m,
 			       "possible here";
 			return SB_ECONFIG;
 		}
-		return keys_to_stream(leg);
+		return APR_SUCCESS;
 	}
 	k->on = 1;
 	k->savp = is_savp(m);
@@ -239,6 +239,11 @@ apr_status_t call_srtp_answer(call_leg_t *leg, const sdp_media_t *m,
 		return SB_ECONFIG;
 	}
 	k->local.flags = line.flags;
+	return APR_SUCCESS;
+}
+
+apr_status_t call_srtp_install(call_leg_t *leg)
+{
 	return keys_to_stream(leg);
 }
 

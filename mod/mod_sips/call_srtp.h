@@ -47,11 +47,15 @@ const char *call_srtp_offered_suite(const sdp_media_t *m);
 
 /**
  * A leg answering its phone's offer @p m (the relayed m= line): picks a
- * line or none by policy and transport; sets leg->srtp and the stream's
- * keys.  SB_ECONFIG (with *why) when the policy cannot be met: 488.
+ * line or none by policy and transport into leg->srtp (fresh key); the
+ * stream keeps its keys until call_srtp_install().  SB_ECONFIG (with
+ * *why) when the policy cannot be met: 488.
  */
 apr_status_t call_srtp_answer(struct call_leg *leg, const sdp_media_t *m,
 			      const char **why);
+
+/** The keys of leg->srtp into the leg's relay stream. */
+apr_status_t call_srtp_install(struct call_leg *leg);
 
 /** A leg offering to its phone: fresh keys for every suite the policy
  * allows (none when forbidden).  SB_ECONFIG when SRTP is mandatory but

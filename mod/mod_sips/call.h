@@ -77,6 +77,8 @@ struct call_leg {
 /* call_leg.c */
 apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool);
 void call_shutdown(void);
+/** Every call with a leg on @p p ends now (the profile is going away). */
+void call_end_profile(sips_profile_t *p);
 sb_media_t *call_media(void);
 apr_status_t call_leg_create(call_leg_t **out, sips_profile_t *p,
 			     int inbound);

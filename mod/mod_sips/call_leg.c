@@ -51,13 +51,13 @@ static void collect_leg(call_leg_t *leg, void *baton)
 	APR_ARRAY_PUSH((apr_array_header_t *)baton, call_leg_t *) = leg;
 }
 
+/* @p baton: only the legs of this profile, or NULL for every leg. */
 static void end_all_here(void *baton)
 {
 	apr_array_header_t *legs;
 	apr_pool_t *pool;
 	int i;
 
-	(void)baton;
 	if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
 		return;
 	legs = apr_array_make(pool, 16, sizeof(call_leg_t *));
@@ -65,6 +65,8 @@ static void end_all_here(void *baton)
 	for (i = 0; i < legs->nelts; i++) {
 		call_leg_t *leg = APR_ARRAY_IDX(legs, i, call_leg_t *);
 
+		if (baton && leg->profile != baton)
+			continue;
 		if (leg->state != LEG_ENDED && leg->session)
 			sb_session_hangup(leg->session,
 					  SB_CAUSE_NORMAL_CLEARING);
@@ -80,6 +82,16 @@ static void end_all_here(void *baton)
 static void flushed(void *baton)
 {
 	(void)baton;
+}
+
+void call_end_profile(sips_profile_t *p)
+{
+	unsigned i;
+
+	for (i = 0; calls.by_dialog && i < calls.n; i++) {
+		sb_worker_call(sb_loop_worker(calls.loop, i), end_all_here, p);
+		sb_worker_call(sb_loop_worker(calls.loop, i), flushed, NULL);
+	}
 }
 
 void call_shutdown(void)

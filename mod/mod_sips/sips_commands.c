@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_control.h"
 #include "sipsbridge/sb_log.h"
+#include "call.h"
 #include "mod_sips.h"
 #include "reg_commands.h"
 #include "sips_ping.h"
@@ -137,8 +138,15 @@ static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 			*pp = old->next;
 			break;
 		}
-	if (old)
+	if (old) {
+		/* Calls hold the profile: they end before it goes.  Without
+		 * the lock: a dialplan that goes on may look a profile up.
+		 * Commands run one at a time, so the list stays ours. */
+		apr_thread_mutex_unlock(m->lock);
+		call_end_profile(old);
+		apr_thread_mutex_lock(m->lock);
 		profile_destroy(old);
+	}
 	rv = mod_sips_profile_from_config(m, name, &fresh);
 	if (fresh) {
 		for (pp = &m->profiles; *pp; pp = &(*pp)->next)
@@ -211,6 +219,9 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 	p = find_profile(m, name);
 	if (!strcmp(verb, "stop")) {
 		if (p && p->running) {
+			apr_thread_mutex_unlock(m->lock);
+			call_end_profile(p);
+			apr_thread_mutex_lock(m->lock);
 			profile_stop(p);
 			sb_stream_printf(out, "profile %s stopped\n", name);
 		} else {

@@ -709,3 +709,25 @@ def test_trunk_over_tls_verified_and_reused(tmp_path):
     finally:
         tunnel.close()
         sw.stop()
+
+
+def test_profile_restart_ends_its_calls_cleanly(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        proc = sipp_bg("call_uac_wait_bye.xml", sw.ports["internal_sip_port"],
+                       "u1", service="1000",
+                       extra=("-au", "1000", "-ap", "1234", "-key",
+                              "callee", "9196", "-mp",
+                              str(free_port(socket.SOCK_DGRAM))))
+        assert wait_for(lambda: "1 call(s)" in sw.cli("show calls").stdout,
+                        timeout=10), sw.cli("show calls").stdout
+        out = sw.cli("sips profile internal restart").stdout
+        rc, sipp_out = sipp_wait(proc)
+        assert rc == 0, sipp_out + out
+        assert "0 call(s)" in sw.cli("show calls").stdout
+        # The restarted profile takes calls again.
+        code, out = caller(sw, "1000", "9196", hold_ms=500)
+        assert code == 0, out
+    finally:
+        sw.stop()

@@ -175,6 +175,8 @@ const char *call_media_offered_suite(const call_leg_t *a);
 /** The SDP we answer A with (derived from B's answer, or ours). */
 const char *call_media_answer_for(call_leg_t *a, apr_size_t *len);
 void call_media_close(call_leg_t *leg);
+/** A answered before its bridge: re-INVITE it with B's media. */
+void call_media_refresh_answered(call_leg_t *a);
 /** The leg ended: a re-offer passing through it is abandoned. */
 void call_media_leg_ended(call_leg_t *leg);
 /** (Re)arm media-timeout on both legs of a bridged or answered call;

@@ -353,7 +353,10 @@ void call_bridge_b_answered(call_leg_t *b)
 	a->bridge = NULL;
 	a->peer = b;
 	b->peer = a;
-	call_in_respond(a, 200, NULL, 1);
+	if (a->state == LEG_UP)
+		call_media_refresh_answered(a);
+	else
+		call_in_respond(a, 200, NULL, 1);
 	call_media_watch(a);
 	if (a->session) {
 		sb_session_mark_answered(a->session);

@@ -292,6 +292,9 @@ void call_media_leg_ended(call_leg_t *leg)
 
 	if (!ro)
 		return;
+	/* Its transaction still waits for an answer: it gets one now. */
+	reoffer_respond(ro->from_leg, ro->txn, ro->req, &ro->from,
+			leg == ro->from_leg ? 487 : 500, NULL, 0);
 	ro->dead = 1;
 	ro->from_leg->reoffer = NULL;
 	ro->to_leg->reoffer = NULL;
@@ -518,4 +521,60 @@ void call_media_watch(call_leg_t *leg)
 				: apr_time_from_sec(
 					  peer->profile->settings.media_timeout),
 			media_timeout, peer);
+}
+
+/*
+ * A was answered before B (answer; ...; bridge): its phone still uses
+ * the SDP we gave it then.  A re-INVITE tells it what B chose; its 2xx
+ * is ACKed here.  The baton finds the leg again by its dialog.
+ */
+typedef struct refresh {
+	char *call_id, *tag;
+	apr_uint32_t cseq;
+} refresh_t;
+
+static void refresh_free(refresh_t *r)
+{
+	free(r->call_id);
+	free(r->tag);
+	free(r);
+}
+
+static void refresh_answered(void *baton, const sip_msg_t *resp, int status)
+{
+	refresh_t *r = baton;
+	call_leg_t *a;
+	apr_pool_t *pool;
+	sip_build_t b;
+	apr_size_t len;
+	char *buf;
+
+	if (status < 200)
+		return;
+	a = call_leg_lookup(r->call_id, r->tag);
+	if (a && status < 300 && resp &&
+	    apr_pool_create(&pool, a->pool) == APR_SUCCESS) {
+		call_leg_request(a, pool, "ACK", r->cseq, &b);
+		if (sip_build_serialize(&b, &buf, &len) == APR_SUCCESS)
+			endpoint_send(&a->dlg.to, buf, len);
+		apr_pool_destroy(pool);
+	}
+	refresh_free(r);
+}
+
+void call_media_refresh_answered(call_leg_t *a)
+{
+	refresh_t *r;
+	const char *sdp;
+	apr_size_t len = 0;
+
+	sdp = call_media_answer_for(a, &len);
+	if (!sdp || !(r = calloc(1, sizeof(*r))))
+		return;
+	r->call_id = strdup(a->dlg.call_id);
+	r->tag = strdup(a->dlg.local_tag);
+	if (!r->call_id || !r->tag ||
+	    call_leg_send_ex(a, "INVITE", "application/sdp", sdp, len,
+			     refresh_answered, r, &r->cseq) != APR_SUCCESS)
+		refresh_free(r);
 }

@@ -731,3 +731,66 @@ def test_profile_restart_ends_its_calls_cleanly(tmp_path):
         assert code == 0, out
     finally:
         sw.stop()
+
+
+def test_answered_before_bridge_gets_the_b_media(tmp_path):
+    """answer, then bridge: the caller is re-INVITEd with the media of the
+    leg that answered, and both tones still cross."""
+    from sbtest import Baresip, gentls, write_tone_wav
+    sw = call_switch(tmp_path)
+    add_extensions(sw, '''
+    <extension name="answer_first">
+      <condition field="destination_number" expression="^2004$">
+        <action application="answer"/>
+        <action application="sleep" data="500"/>
+        <action application="bridge" data="user/1002@${domain_name}"/>
+      </condition>
+    </extension>''')
+    internal = sw.ssl_dir("internal")
+    gentls("create_client", "-base", internal, "-cn", "phone1002",
+           "-out", "phone1002.pem")
+    sw.start()
+    cafile = os.path.join(internal, "cafile.pem")
+    recs = {n: os.path.join(str(tmp_path), "rec-" + n)
+            for n in ("caller", "callee")}
+    for d in recs.values():
+        os.makedirs(d)
+    callee = Baresip(
+        tmp_path,
+        "<sip:1002@127.0.0.1:%d;transport=tls>;auth_pass=1234;regint=600;"
+        "answermode=auto;audio_codecs=PCMU;mediaenc=srtp-mand"
+        % sw.ports["internal_tls_port"],
+        cafile, certificate=os.path.join(internal, "phone1002.pem"),
+        extra_modules=("sndfile.so",),
+        extra_config=("snd_path %s" % recs["callee"],),
+        audio_source=write_tone_wav(os.path.join(str(tmp_path), "880.wav"),
+                                    seconds=8, hz=880))
+    caller_phone = None
+    try:
+        assert wait_for(lambda: "1002@127.0.0.1" in bindings(sw),
+                        timeout=15), bindings(sw)
+        caller_phone = Baresip(
+            tmp_path,
+            "<sip:1001@127.0.0.1:%d>;auth_pass=1234;regint=600;"
+            "audio_codecs=PCMU" % sw.ports["internal_sip_port"],
+            cafile, seconds=7, extra_modules=("sndfile.so",),
+            extra_config=("snd_path %s" % recs["caller"],),
+            audio_source=write_tone_wav(
+                os.path.join(str(tmp_path), "440.wav"), seconds=8, hz=440),
+            commands=("/dial sip:2004@127.0.0.1:%d"
+                      % sw.ports["internal_sip_port"],))
+        caller_phone.proc.wait(timeout=20)
+        log = sw.log()
+        assert grep(r"SB02622 call .*: bridged to", log), log
+        heard = {}
+        for name, rec in recs.items():
+            dec = sorted(f for f in os.listdir(rec) if f.endswith("-dec.wav"))
+            assert dec, (name, os.listdir(rec))
+            heard[name] = tone_frequency(os.path.join(rec, dec[-1]))
+        assert heard["callee"][0] == 440 and heard["callee"][1] > 10, heard
+        assert heard["caller"][0] == 880 and heard["caller"][1] > 10, heard
+    finally:
+        if caller_phone:
+            caller_phone.close()
+        callee.close()
+        sw.stop()

@@ -109,6 +109,9 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      void *baton, apr_uint32_t *cseq);
 const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool);
 const char *call_transport_upper(sips_transport_e tp);
+/** A private copy of a received message (the receive buffer does not
+ * outlive the callback), parsed again; NULL on failure. */
+sip_msg_t *call_msg_copy(apr_pool_t *pool, const sip_msg_t *m);
 /** The leg ended (both directions done): detach, free when safe. */
 void call_leg_ended(call_leg_t *leg, int cause);
 unsigned call_count(void);

@@ -21,17 +21,6 @@ static const char *str(apr_pool_t *pool, const sip_str_t *s)
 	return apr_pstrmemdup(pool, s->ptr ? s->ptr : "", s->len);
 }
 
-/* A private copy: the receive buffer is gone when we return. */
-static sip_msg_t *msg_copy(apr_pool_t *pool, const sip_msg_t *m)
-{
-	sip_msg_t *copy = apr_pcalloc(pool, sizeof(*copy));
-	char *buf = apr_pmemdup(pool, m->buf, m->len);
-
-	return sip_parse_msg(copy, buf, m->len, NULL, NULL) == APR_SUCCESS
-		       ? copy
-		       : NULL;
-}
-
 /* RFC 3261 12.1.1: the UAS side of the dialog from the INVITE. */
 static apr_status_t dialog_from_invite(call_leg_t *a)
 {
@@ -184,7 +173,7 @@ void call_in_invite(sips_profile_t *p, txn_server_t *txn,
 	}
 	a->invite_txn = txn;
 	a->dlg.to = *from;
-	a->invite = msg_copy(a->pool, req);
+	a->invite = call_msg_copy(a->pool, req);
 	if (!a->invite || dialog_from_invite(a) != APR_SUCCESS) {
 		endpoint_respond(txn, req, from, 400, "Bad Dialog Headers",
 				 NULL);

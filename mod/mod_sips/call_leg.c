@@ -119,6 +119,16 @@ unsigned call_count(void)
 	return apr_atomic_read32(&calls.legs);
 }
 
+sip_msg_t *call_msg_copy(apr_pool_t *pool, const sip_msg_t *m)
+{
+	sip_msg_t *copy = apr_pcalloc(pool, sizeof(*copy));
+	char *buf = apr_pmemdup(pool, m->buf, m->len);
+
+	return sip_parse_msg(copy, buf, m->len, NULL, NULL) == APR_SUCCESS
+		       ? copy
+		       : NULL;
+}
+
 const char *call_transport_upper(sips_transport_e tp)
 {
 	return tp == SIPS_TP_UDP ? "UDP" : tp == SIPS_TP_TCP ? "TCP" : "TLS";

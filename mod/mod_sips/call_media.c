@@ -360,16 +360,6 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 	free(ro);
 }
 
-static sip_msg_t *copy_msg(apr_pool_t *pool, const sip_msg_t *m)
-{
-	sip_msg_t *copy = apr_pcalloc(pool, sizeof(*copy));
-	char *buf = apr_pmemdup(pool, m->buf, m->len);
-
-	return sip_parse_msg(copy, buf, m->len, NULL, NULL) == APR_SUCCESS
-		       ? copy
-		       : NULL;
-}
-
 void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 			const sip_msg_t *req, const sip_target_t *from)
 {
@@ -418,7 +408,7 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 		return;
 	}
 	ro = calloc(1, sizeof(*ro));
-	if (!ro || !(ro->req = copy_msg(leg->pool, req))) {
+	if (!ro || !(ro->req = call_msg_copy(leg->pool, req))) {
 		free(ro);
 		reoffer_respond(leg, txn, req, from, 500, NULL, 0);
 		return;

@@ -14,17 +14,47 @@
 #include <apr_general.h>
 #include "media_harness.h"
 
-/* Below Linux's ephemeral range; apart from the other media tests. */
-#define PORT_MIN 23000
-#define PORT_MAX 23799
-#define CHURN_MIN 23800
-#define CHURN_MAX 23839
+/*
+ * Below Linux's ephemeral range, apart from the other media tests; each
+ * block is the first run of ports nobody holds (other programs on the
+ * machine, e.g. a benchmark, may hold some of ours), found at setup.
+ */
+static apr_port_t PORT_MIN, PORT_MAX, CHURN_MIN, CHURN_MAX, TRIO;
 
 static apr_pool_t *pool;
+
+static int bindable(apr_port_t port);
+
+/* The first @p n consecutive ports from @p from that we can bind. */
+static apr_port_t free_run(apr_port_t from, unsigned n)
+{
+	apr_port_t base = from;
+	unsigned got = 0;
+
+	while (got < n && base + got < 30000) {
+		if (bindable((apr_port_t)(base + got)))
+			got++;
+		else {
+			base = (apr_port_t)(base + got + 1);
+			got = 0;
+		}
+	}
+	return got == n ? base : 0;
+}
 
 static int setup(void **state)
 {
 	(void)state;
+	PORT_MIN = free_run(23000, 800);
+	PORT_MAX = (apr_port_t)(PORT_MIN + 799);
+	CHURN_MIN = free_run((apr_port_t)(PORT_MAX + 1), 40);
+	CHURN_MAX = (apr_port_t)(CHURN_MIN + 39);
+	/* An even start: the relay rounds the range up to even. */
+	TRIO = free_run((apr_port_t)((CHURN_MAX + 2) & ~1u), 8);
+	while (TRIO & 1)
+		TRIO = free_run((apr_port_t)(TRIO + 1), 8);
+	if (!PORT_MIN || !CHURN_MIN || !TRIO)
+		return -1;
 	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
 }
 
@@ -141,7 +171,7 @@ static void test_timeout_close(void **state)
 }
 
 /* 1 when @p port on 127.0.0.1 can be bound by us (nobody holds it). */
-static int port_free(apr_port_t port)
+static int bindable(apr_port_t port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok;
@@ -161,19 +191,19 @@ static void test_port_range(void **state)
 	int i;
 
 	(void)state;
-	/* Three pairs: 23900/1, 23902/3, 23904/5 (23906 has no +1). */
-	m = media_new(23900, 23906, 2);
+	/* Three pairs: T/T+1, T+2/3, T+4/5 (T+6 has no +1). */
+	m = media_new(TRIO, TRIO + 6, 2);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[i]),
 				 APR_SUCCESS);
-		assert_int_equal(sb_media_stream_port(s[i]), 23900 + 2 * i);
-		assert_false(port_free(23900 + 2 * i));
-		assert_false(port_free(23900 + 2 * i + 1));
+		assert_int_equal(sb_media_stream_port(s[i]), TRIO + 2 * i);
+		assert_false(bindable(TRIO + 2 * i));
+		assert_false(bindable(TRIO + 2 * i + 1));
 	}
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), SB_ELIMIT);
 	freed = sb_media_stream_port(s[1]);
 	sb_media_stream_close(s[1]);
-	assert_true(port_free(freed) && port_free(freed + 1));
+	assert_true(bindable(freed) && bindable(freed + 1));
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[1]),
 			 APR_SUCCESS);
 	assert_int_equal(sb_media_stream_port(s[1]), freed);
@@ -186,15 +216,15 @@ static void test_port_range(void **state)
 		struct sockaddr_in a = {.sin_family = AF_INET};
 
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		a.sin_port = htons(23903);
+		a.sin_port = htons(TRIO + 3);
 		assert_int_equal(
 		    bind(squat.fd, (struct sockaddr *)&a, sizeof(a)), 0);
 		for (i = 0; i < 2; i++)
 			assert_int_equal(
 			    sb_media_stream_open(m, "127.0.0.1", &s[i]),
 			    APR_SUCCESS);
-		assert_true(sb_media_stream_port(s[0]) != 23902 &&
-			    sb_media_stream_port(s[1]) != 23902);
+		assert_true(sb_media_stream_port(s[0]) != TRIO + 2 &&
+			    sb_media_stream_port(s[1]) != TRIO + 2);
 		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x),
 				 SB_ELIMIT);
 		sb_media_stream_close(s[0]);

@@ -20,6 +20,42 @@ typedef struct peer {
 	apr_port_t port;
 } peer_t;
 
+/* 1 when @p port on 127.0.0.1 can be bound by us (nobody holds it). */
+static inline int harness_bindable(apr_port_t port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(port);
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * The first run of @p n free ports from @p from, starting even (the
+ * relay's pairs): fixed test ports may be held by another program on
+ * the machine.  0 when none below 30000.
+ */
+static inline apr_port_t harness_free_run(apr_port_t from, unsigned n)
+{
+	unsigned base = from & ~1u, got = 0;
+
+	while (got < n && base + got < 30000) {
+		if (harness_bindable((apr_port_t)(base + got))) {
+			got++;
+			continue;
+		}
+		base = (base + got + 2) & ~1u;
+		got = 0;
+	}
+	return got == n ? (apr_port_t)base : 0;
+}
+
 static inline int peer_open(peer_t *p)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};

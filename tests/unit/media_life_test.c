@@ -23,36 +23,14 @@ static apr_port_t PORT_MIN, PORT_MAX, CHURN_MIN, CHURN_MAX, TRIO;
 
 static apr_pool_t *pool;
 
-static int bindable(apr_port_t port);
-
-/* The first @p n consecutive ports from @p from that we can bind. */
-static apr_port_t free_run(apr_port_t from, unsigned n)
-{
-	apr_port_t base = from;
-	unsigned got = 0;
-
-	while (got < n && base + got < 30000) {
-		if (bindable((apr_port_t)(base + got)))
-			got++;
-		else {
-			base = (apr_port_t)(base + got + 1);
-			got = 0;
-		}
-	}
-	return got == n ? base : 0;
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	PORT_MIN = free_run(23000, 800);
+	PORT_MIN = harness_free_run(23000, 800);
 	PORT_MAX = (apr_port_t)(PORT_MIN + 799);
-	CHURN_MIN = free_run((apr_port_t)(PORT_MAX + 1), 40);
+	CHURN_MIN = harness_free_run((apr_port_t)(PORT_MAX + 1), 40);
 	CHURN_MAX = (apr_port_t)(CHURN_MIN + 39);
-	/* An even start: the relay rounds the range up to even. */
-	TRIO = free_run((apr_port_t)((CHURN_MAX + 2) & ~1u), 8);
-	while (TRIO & 1)
-		TRIO = free_run((apr_port_t)(TRIO + 1), 8);
+	TRIO = harness_free_run((apr_port_t)(CHURN_MAX + 1), 8);
 	if (!PORT_MIN || !CHURN_MIN || !TRIO)
 		return -1;
 	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
@@ -170,18 +148,6 @@ static void test_timeout_close(void **state)
 	sb_media_destroy(m);
 }
 
-/* 1 when @p port on 127.0.0.1 can be bound by us (nobody holds it). */
-static int bindable(apr_port_t port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(port);
-	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
 
 static void test_port_range(void **state)
 {
@@ -197,13 +163,13 @@ static void test_port_range(void **state)
 		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[i]),
 				 APR_SUCCESS);
 		assert_int_equal(sb_media_stream_port(s[i]), TRIO + 2 * i);
-		assert_false(bindable(TRIO + 2 * i));
-		assert_false(bindable(TRIO + 2 * i + 1));
+		assert_false(harness_bindable(TRIO + 2 * i));
+		assert_false(harness_bindable(TRIO + 2 * i + 1));
 	}
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), SB_ELIMIT);
 	freed = sb_media_stream_port(s[1]);
 	sb_media_stream_close(s[1]);
-	assert_true(bindable(freed) && bindable(freed + 1));
+	assert_true(harness_bindable(freed) && harness_bindable(freed + 1));
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[1]),
 			 APR_SUCCESS);
 	assert_int_equal(sb_media_stream_port(s[1]), freed);

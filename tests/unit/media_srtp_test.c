@@ -10,8 +10,8 @@
 #include <apr_general.h>
 #include "media_harness.h"
 
-#define PORT_MIN 22000
-#define PORT_MAX 22999
+/* Set in main(): a run of free ports from 22000 (harness_free_run). */
+static apr_port_t PORT_MIN, PORT_MAX;
 #define SUITE SB_SRTP_AES_CM_128_HMAC_SHA1_80
 #define KEYLEN 30
 #define TAG 10
@@ -403,6 +403,10 @@ int main(void)
 	int rc;
 
 	apr_initialize();
+	PORT_MIN = harness_free_run(22000, 1000);
+	PORT_MAX = (apr_port_t)(PORT_MIN + 999);
+	if (!PORT_MIN)
+		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	apr_terminate();
 	return rc;

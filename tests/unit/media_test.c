@@ -10,8 +10,8 @@
 #include "media_harness.h"
 
 /* Below Linux's ephemeral range, where the peers' ports come from. */
-#define PORT_MIN 21000
-#define PORT_MAX 21999
+/* Set in main(): a run of free ports from 21000 (harness_free_run). */
+static apr_port_t PORT_MIN, PORT_MAX;
 
 static apr_pool_t *pool;
 
@@ -467,6 +467,10 @@ int main(void)
 	int rc;
 
 	apr_initialize();
+	PORT_MIN = harness_free_run(21000, 1000);
+	PORT_MAX = (apr_port_t)(PORT_MIN + 999);
+	if (!PORT_MIN)
+		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	apr_terminate();
 	return rc;

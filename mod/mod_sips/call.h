@@ -60,6 +60,7 @@ struct call_leg {
 	int cancel_pending;	 /* CANCEL once a provisional arrives */
 	int got_provisional;	 /* any 1xx: a CANCEL may go now */
 	int max_forwards;	 /* A: what its INVITE said, for B's */
+	const char *trunk_host;	 /* B to a URI: the name its TLS checked */
 	bridge_t *bridge;	 /* the bridge attempt it belongs to */
 
 	call_leg_t *peer; /* the other leg once bridged */
@@ -102,6 +103,9 @@ void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
 apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 			   const char *ctype, const char *body,
 			   apr_size_t body_len, txn_client_fn fn);
+/** A leg toward a trunk whose connection closed (idle timeout, peer
+ * restart) gets a new one, verified again; a phone's flow never is. */
+void call_leg_ensure_flow(call_leg_t *leg);
 /** The same with a baton of the caller's, and the CSeq used. */
 apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      const char *ctype, const char *body,

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "endpoint.h"
 #include "sip_build.h"
+#include "tp_connect.h"
 
 /* Each worker indexes the legs it owns; only it touches its table. */
 static struct {
@@ -344,6 +345,22 @@ void call_leg_request(call_leg_t *leg, apr_pool_t *pool, const char *method,
 	}
 }
 
+void call_leg_ensure_flow(call_leg_t *leg)
+{
+	sip_target_t *to = &leg->dlg.to;
+
+	if (!leg->trunk_host || to->transport == SIPS_TP_UDP ||
+	    flow_exists(to->flow_id))
+		return;
+	if (stream_conn_connect(leg->profile, to->transport, &to->peer,
+				leg->trunk_host, &to->flow_id) == APR_SUCCESS)
+		sb_log(SB_LOG_INFO, "SB02606",
+		       "call %s: trunk connection to %s:%d was closed; "
+		       "reconnected (flow %" APR_UINT64_T_FMT ")",
+		       leg->dlg.call_id, to->peer_ip, to->peer_port,
+		       to->flow_id);
+}
+
 apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 			   const char *ctype, const char *body,
 			   apr_size_t body_len, txn_client_fn fn)
@@ -366,6 +383,7 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 
 	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
 		return APR_ENOMEM;
+	call_leg_ensure_flow(leg);
 	call_leg_request(leg, pool, method, ++leg->dlg.local_cseq, &b);
 	if (cseq)
 		*cseq = leg->dlg.local_cseq;

@@ -97,6 +97,7 @@ static apr_status_t target_uri(call_leg_t *b, const char *uri)
 			       dest.addr);
 	if (dest.transport == SIPS_TP_UDP)
 		return APR_SUCCESS;
+	b->trunk_host = apr_pstrdup(b->pool, dest.host);
 	return stream_conn_connect(b->profile, dest.transport, dest.addr,
 				   dest.host, &b->dlg.to.flow_id);
 }
@@ -279,6 +280,7 @@ static void send_ack(call_leg_t *b)
 		}
 		apr_pool_destroy(pool);
 	}
+	call_leg_ensure_flow(b);
 	if (b->ok_buf)
 		endpoint_send(&b->dlg.to, b->ok_buf, b->ok_len);
 }

@@ -4,6 +4,7 @@
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 #include "sipsbridge/sb_log.h"
 #include "call.h"
 #include "call_route.h"
@@ -408,6 +409,8 @@ static void leg_free_task(void *baton)
 	if (leg->session)
 		sb_session_destroy(leg->session);
 	leg->session = NULL;
+	/* SDES keys do not outlive the call in our memory. */
+	OPENSSL_cleanse(&leg->srtp, sizeof(leg->srtp));
 	apr_atomic_dec32(&calls.legs);
 	apr_pool_destroy(leg->pool);
 }

@@ -69,7 +69,10 @@ static apr_status_t media_start(sb_runtime_t *rt)
 
 	mc.port_min = (apr_port_t)(lo ? atoi(lo) : 16384);
 	mc.port_max = (apr_port_t)(hi ? atoi(hi) : 32768);
-	mc.threads = 1;
+	/* One relay thread per signalling worker (per core by default):
+	 * media is spread over the cores, and one busy relay thread does
+	 * not hold up every call's stream changes. */
+	mc.threads = sb_loop_nworkers(sb_runtime_loop(rt));
 	call_srtp_set_default_suites(sb_vars_get(vars, "rtp_sdes_suites"));
 	rv = sb_media_create(&sips_media, &mc, sips.pool);
 	if (rv != APR_SUCCESS) {

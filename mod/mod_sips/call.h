@@ -113,6 +113,24 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      void *baton, apr_uint32_t *cseq);
 const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool);
 const char *call_transport_upper(sips_transport_e tp);
+/** A slice as a C string in @p pool ("" when absent). */
+const char *call_str(apr_pool_t *pool, const sip_str_t *s);
+
+/** Our ACK in the leg's dialog for CSeq @p cseq (a 2xx's), built into
+ * @p pool; call_leg_send_ack builds and sends one. */
+apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
+				apr_uint32_t cseq, char **buf,
+				apr_size_t *len);
+void call_leg_send_ack(call_leg_t *leg, apr_uint32_t cseq);
+
+/** A leg's dialog as a key that outlives the leg (malloc'd): work posted
+ * for later finds the leg again, or learns that it ended. */
+typedef struct call_leg_key call_leg_key_t;
+call_leg_key_t *call_leg_key_make(const call_leg_t *leg);
+/** On the leg's worker: the leg, or NULL when it ended. */
+call_leg_t *call_leg_key_find(const call_leg_key_t *key);
+void call_leg_key_free(call_leg_key_t *key);
+
 /** A private copy of a received message (the receive buffer does not
  * outlive the callback), parsed again; NULL on failure. */
 sip_msg_t *call_msg_copy(apr_pool_t *pool, const sip_msg_t *m);

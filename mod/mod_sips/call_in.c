@@ -16,11 +16,6 @@ void call_set_dialplan(const sb_dialplan_t *dp)
 	current_dialplan = dp;
 }
 
-static const char *str(apr_pool_t *pool, const sip_str_t *s)
-{
-	return apr_pstrmemdup(pool, s->ptr ? s->ptr : "", s->len);
-}
-
 /* RFC 3261 12.1.1: the UAS side of the dialog from the INVITE. */
 static apr_status_t dialog_from_invite(call_leg_t *a)
 {
@@ -38,19 +33,19 @@ static apr_status_t dialog_from_invite(call_leg_t *a)
 	    sip_hdr_addr(&to->value, &ta) != APR_SUCCESS ||
 	    sip_hdr_contact(&contact->value, &c) != APR_SUCCESS || c.star)
 		return SB_EMALFORMED;
-	a->dlg.call_id = str(a->pool, &m->call_id);
-	a->dlg.remote_tag = str(a->pool, &fa.tag);
+	a->dlg.call_id = call_str(a->pool, &m->call_id);
+	a->dlg.remote_tag = call_str(a->pool, &fa.tag);
 	a->dlg.remote_uri = apr_psprintf(a->pool, "<%.*s>",
 					 (int)fa.uri_str.len, fa.uri_str.ptr);
 	a->dlg.local_uri = apr_psprintf(a->pool, "<%.*s>",
 					(int)ta.uri_str.len, ta.uri_str.ptr);
-	a->dlg.remote_target = str(a->pool, &c.addr.uri_str);
+	a->dlg.remote_target = call_str(a->pool, &c.addr.uri_str);
 	a->dlg.remote_cseq = m->cseq;
 	a->dlg.local_cseq = 0;
 	sip_hdr_iter_init(&it, m, SIP_HDR_RECORD_ROUTE);
 	while (sip_hdr_next(&it, &v) == APR_SUCCESS)
 		APR_ARRAY_PUSH(a->dlg.route_set, const char *) =
-			str(a->pool, &v);
+			call_str(a->pool, &v);
 	return APR_SUCCESS;
 }
 
@@ -70,9 +65,9 @@ static void set_inbound_vars(call_leg_t *a, const sip_target_t *from,
 	sb_session_set_var(s, "direction", "inbound");
 	sb_session_set_var(s, "sip_profile", a->profile->name);
 	sb_session_set_var(s, "sip_call_id", a->dlg.call_id);
-	sb_session_set_var(s, "sip_req_uri", str(a->pool, &m->ruri_str));
+	sb_session_set_var(s, "sip_req_uri", call_str(a->pool, &m->ruri_str));
 	sb_session_set_var(s, "destination_number",
-			   str(a->pool, &m->ruri.user));
+			   call_str(a->pool, &m->ruri.user));
 	sb_session_set_var(s, "network_addr", from->peer_ip);
 	sb_session_set_var(s, "network_port",
 			   apr_itoa(a->pool, from->peer_port));
@@ -82,29 +77,29 @@ static void set_inbound_vars(call_leg_t *a, const sip_target_t *from,
 			   from->transport == SIPS_TP_TLS ? "true" : "false");
 	sb_session_set_var(s, "rtp_has_crypto", call_media_offered_suite(a));
 	if (fh && sip_hdr_addr(&fh->value, &fa) == APR_SUCCESS) {
-		const char *name = str(a->pool, &fa.display);
+		const char *name = call_str(a->pool, &fa.display);
 
 		if (*name == '"')
 			name = apr_pstrndup(a->pool, name + 1,
 					    strlen(name) > 1 ? strlen(name) - 2
 							     : 0);
 		sb_session_set_var(s, "sip_from_user",
-				   str(a->pool, &fa.uri.user));
+				   call_str(a->pool, &fa.uri.user));
 		sb_session_set_var(s, "sip_from_host",
-				   str(a->pool, &fa.uri.host));
+				   call_str(a->pool, &fa.uri.host));
 		sb_session_set_var(s, "caller_id_number",
-				   str(a->pool, &fa.uri.user));
+				   call_str(a->pool, &fa.uri.user));
 		sb_session_set_var(s, "caller_id_name",
-				   *name ? name : str(a->pool, &fa.uri.user));
+				   *name ? name : call_str(a->pool, &fa.uri.user));
 	}
 	if (th && sip_hdr_addr(&th->value, &ta) == APR_SUCCESS) {
-		sb_session_set_var(s, "sip_to_user", str(a->pool, &ta.uri.user));
-		sb_session_set_var(s, "sip_to_host", str(a->pool, &ta.uri.host));
+		sb_session_set_var(s, "sip_to_user", call_str(a->pool, &ta.uri.user));
+		sb_session_set_var(s, "sip_to_host", call_str(a->pool, &ta.uri.host));
 	}
 	if (ua)
-		sb_session_set_var(s, "sip_user_agent", str(a->pool, &ua->value));
+		sb_session_set_var(s, "sip_user_agent", call_str(a->pool, &ua->value));
 	sb_session_set_var(s, "domain_name",
-			   realm ? realm : str(a->pool, &m->ruri.host));
+			   realm ? realm : call_str(a->pool, &m->ruri.host));
 	if (auth_user) {
 		const dir_user_t *u = registrar_user(auth_user, realm, a->pool);
 		const apr_array_header_t *arr;

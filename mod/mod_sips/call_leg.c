@@ -1,5 +1,6 @@
 /* call_leg.c — call legs: creation, the per-worker dialog index, requests
  * inside a dialog. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -119,6 +120,40 @@ sb_media_t *call_media(void)
 unsigned call_count(void)
 {
 	return apr_atomic_read32(&calls.legs);
+}
+
+const char *call_str(apr_pool_t *pool, const sip_str_t *s)
+{
+	return apr_pstrmemdup(pool, s->ptr ? s->ptr : "", s->len);
+}
+
+struct call_leg_key {
+	char *tag;	   /* points into call_id's allocation */
+	char call_id[];
+};
+
+call_leg_key_t *call_leg_key_make(const call_leg_t *leg)
+{
+	apr_size_t id = strlen(leg->dlg.call_id) + 1;
+	apr_size_t tag = strlen(leg->dlg.local_tag) + 1;
+	call_leg_key_t *k = malloc(sizeof(*k) + id + tag);
+
+	if (!k)
+		return NULL;
+	memcpy(k->call_id, leg->dlg.call_id, id);
+	k->tag = k->call_id + id;
+	memcpy(k->tag, leg->dlg.local_tag, tag);
+	return k;
+}
+
+call_leg_t *call_leg_key_find(const call_leg_key_t *key)
+{
+	return call_leg_lookup(key->call_id, key->tag);
+}
+
+void call_leg_key_free(call_leg_key_t *key)
+{
+	free(key);
 }
 
 sip_msg_t *call_msg_copy(apr_pool_t *pool, const sip_msg_t *m)
@@ -360,6 +395,29 @@ void call_leg_ensure_flow(call_leg_t *leg)
 		       "reconnected (flow %" APR_UINT64_T_FMT ")",
 		       leg->dlg.call_id, to->peer_ip, to->peer_port,
 		       to->flow_id);
+}
+
+apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
+				apr_uint32_t cseq, char **buf, apr_size_t *len)
+{
+	sip_build_t b;
+
+	call_leg_request(leg, pool, "ACK", cseq, &b);
+	return sip_build_serialize(&b, buf, len);
+}
+
+void call_leg_send_ack(call_leg_t *leg, apr_uint32_t cseq)
+{
+	apr_pool_t *pool;
+	apr_size_t len;
+	char *buf;
+
+	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
+		return;
+	call_leg_ensure_flow(leg);
+	if (call_leg_build_ack(leg, pool, cseq, &buf, &len) == APR_SUCCESS)
+		endpoint_send(&leg->dlg.to, buf, len);
+	apr_pool_destroy(pool);
 }
 
 apr_status_t call_leg_send(call_leg_t *leg, const char *method,

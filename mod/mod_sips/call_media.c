@@ -300,22 +300,6 @@ void call_media_leg_ended(call_leg_t *leg)
 	ro->to_leg->reoffer = NULL;
 }
 
-static void reoffer_ack(reoffer_t *ro)
-{
-	call_leg_t *p = ro->to_leg;
-	apr_pool_t *pool;
-	sip_build_t b;
-	apr_size_t len;
-	char *buf;
-
-	if (apr_pool_create(&pool, p->pool) != APR_SUCCESS)
-		return;
-	call_leg_request(p, pool, "ACK", ro->cseq, &b);
-	if (sip_build_serialize(&b, &buf, &len) == APR_SUCCESS)
-		endpoint_send(&p->dlg.to, buf, len);
-	apr_pool_destroy(pool);
-}
-
 static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 {
 	reoffer_t *ro = baton;
@@ -335,7 +319,7 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 	l->reoffer = p->reoffer = NULL;
 	if (status < 300 && resp) {
 		if (ro->is_invite)
-			reoffer_ack(ro);
+			call_leg_send_ack(p, ro->cseq);
 		if (parse_body(p, resp, &ans) == APR_SUCCESS &&
 		    learn_peer(p, ans) == APR_SUCCESS &&
 		    answered_srtp(p, ans) == APR_SUCCESS) {
@@ -444,14 +428,10 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 
 /* The relay thread saw no media: post to the leg's worker, which finds
  * the leg again by its dialog (it may have ended meanwhile). */
-typedef struct media_gone {
-	char *call_id, *tag;
-} media_gone_t;
-
 static void media_gone_run(void *baton)
 {
-	media_gone_t *g = baton;
-	call_leg_t *leg = call_leg_lookup(g->call_id, g->tag);
+	call_leg_key_t *key = baton;
+	call_leg_t *leg = call_leg_key_find(key);
 
 	if (leg && leg->state == LEG_UP && leg->session) {
 		sb_log(SB_LOG_NOTICE, "SB02632",
@@ -459,26 +439,17 @@ static void media_gone_run(void *baton)
 		       leg->dlg.call_id, leg->profile->settings.media_timeout);
 		sb_session_hangup(leg->session, SB_CAUSE_MEDIA_TIMEOUT);
 	}
-	free(g->call_id);
-	free(g->tag);
-	free(g);
+	call_leg_key_free(key);
 }
 
 static void media_timeout(void *baton)
 {
 	call_leg_t *leg = baton;
-	media_gone_t *g = malloc(sizeof(*g));
+	call_leg_key_t *key = call_leg_key_make(leg);
 
-	if (!g)
-		return;
-	g->call_id = strdup(leg->dlg.call_id);
-	g->tag = strdup(leg->dlg.local_tag);
-	if (!g->call_id || !g->tag ||
-	    sb_worker_post(leg->worker, media_gone_run, g) != APR_SUCCESS) {
-		free(g->call_id);
-		free(g->tag);
-		free(g);
-	}
+	if (key && sb_worker_post(leg->worker, media_gone_run, key) !=
+		       APR_SUCCESS)
+		call_leg_key_free(key);
 }
 
 static int on_hold(const call_leg_t *leg)
@@ -492,25 +463,24 @@ static int on_hold(const call_leg_t *leg)
 	return m && sdp_is_hold(leg->remote_sdp, m);
 }
 
-void call_media_watch(call_leg_t *leg)
+static void watch_one(call_leg_t *leg, int held)
 {
 	unsigned secs = leg->profile->settings.media_timeout;
-	call_leg_t *peer = leg->peer;
-	int held = on_hold(leg) || on_hold(peer);
 
 	if (leg->stream)
 		sb_media_stream_set_timeout(leg->stream,
 					    held || !secs ? 0
 							  : apr_time_from_sec(secs),
 					    media_timeout, leg);
-	if (peer && peer->stream)
-		sb_media_stream_set_timeout(
-			peer->stream,
-			held || !peer->profile->settings.media_timeout
-				? 0
-				: apr_time_from_sec(
-					  peer->profile->settings.media_timeout),
-			media_timeout, peer);
+}
+
+void call_media_watch(call_leg_t *leg)
+{
+	int held = on_hold(leg) || on_hold(leg->peer);
+
+	watch_one(leg, held);
+	if (leg->peer)
+		watch_one(leg->peer, held);
 }
 
 /*
@@ -519,14 +489,13 @@ void call_media_watch(call_leg_t *leg)
  * is ACKed here.  The baton finds the leg again by its dialog.
  */
 typedef struct refresh {
-	char *call_id, *tag;
+	call_leg_key_t *key;
 	apr_uint32_t cseq;
 } refresh_t;
 
 static void refresh_free(refresh_t *r)
 {
-	free(r->call_id);
-	free(r->tag);
+	call_leg_key_free(r->key);
 	free(r);
 }
 
@@ -534,21 +503,12 @@ static void refresh_answered(void *baton, const sip_msg_t *resp, int status)
 {
 	refresh_t *r = baton;
 	call_leg_t *a;
-	apr_pool_t *pool;
-	sip_build_t b;
-	apr_size_t len;
-	char *buf;
 
 	if (status < 200)
 		return;
-	a = call_leg_lookup(r->call_id, r->tag);
-	if (a && status < 300 && resp &&
-	    apr_pool_create(&pool, a->pool) == APR_SUCCESS) {
-		call_leg_request(a, pool, "ACK", r->cseq, &b);
-		if (sip_build_serialize(&b, &buf, &len) == APR_SUCCESS)
-			endpoint_send(&a->dlg.to, buf, len);
-		apr_pool_destroy(pool);
-	}
+	a = call_leg_key_find(r->key);
+	if (a && status < 300 && resp)
+		call_leg_send_ack(a, r->cseq);
 	refresh_free(r);
 }
 
@@ -561,9 +521,8 @@ void call_media_refresh_answered(call_leg_t *a)
 	sdp = call_media_answer_for(a, &len);
 	if (!sdp || !(r = calloc(1, sizeof(*r))))
 		return;
-	r->call_id = strdup(a->dlg.call_id);
-	r->tag = strdup(a->dlg.local_tag);
-	if (!r->call_id || !r->tag ||
+	r->key = call_leg_key_make(a);
+	if (!r->key ||
 	    call_leg_send_ex(a, "INVITE", "application/sdp", sdp, len,
 			     refresh_answered, r, &r->cseq) != APR_SUCCESS)
 		refresh_free(r);

@@ -12,11 +12,6 @@
 #include "sip_resolve.h"
 #include "tp_connect.h"
 
-static const char *str(apr_pool_t *pool, const sip_str_t *s)
-{
-	return apr_pstrmemdup(pool, s->ptr ? s->ptr : "", s->len);
-}
-
 /*
  * A registered phone is reached over the flow its REGISTER came on (or
  * its UDP source address), never by connecting to its Contact.  When the
@@ -245,15 +240,15 @@ static void dialog_from_response(call_leg_t *b, const sip_msg_t *resp)
 
 	if (to && sip_hdr_addr(&to->value, &ta) == APR_SUCCESS &&
 	    ta.tag.len)
-		b->dlg.remote_tag = str(b->pool, &ta.tag);
+		b->dlg.remote_tag = call_str(b->pool, &ta.tag);
 	if (contact && sip_hdr_contact(&contact->value, &c) == APR_SUCCESS &&
 	    !c.star)
-		b->dlg.remote_target = str(b->pool, &c.addr.uri_str);
+		b->dlg.remote_target = call_str(b->pool, &c.addr.uri_str);
 	/* The route set is the Record-Route list reversed. */
 	rr = apr_array_make(b->pool, 2, sizeof(const char *));
 	sip_hdr_iter_init(&it, resp, SIP_HDR_RECORD_ROUTE);
 	while (sip_hdr_next(&it, &v) == APR_SUCCESS)
-		APR_ARRAY_PUSH(rr, const char *) = str(b->pool, &v);
+		APR_ARRAY_PUSH(rr, const char *) = call_str(b->pool, &v);
 	if (rr->nelts) {
 		b->dlg.route_set->nelts = 0;
 		for (i = rr->nelts - 1; i >= 0; i--)
@@ -265,21 +260,10 @@ static void dialog_from_response(call_leg_t *b, const sip_msg_t *resp)
 /* The ACK for a 2xx is ours (end to end), resent for each retransmit. */
 static void send_ack(call_leg_t *b)
 {
-	apr_pool_t *pool;
-	sip_build_t sb;
-	char *buf;
-	apr_size_t len;
-
-	if (!b->ok_buf) {
-		if (apr_pool_create(&pool, b->pool) != APR_SUCCESS)
-			return;
-		call_leg_request(b, pool, "ACK", b->dlg.local_cseq, &sb);
-		if (sip_build_serialize(&sb, &buf, &len) == APR_SUCCESS) {
-			b->ok_buf = apr_pmemdup(b->pool, buf, len);
-			b->ok_len = len;
-		}
-		apr_pool_destroy(pool);
-	}
+	if (!b->ok_buf &&
+	    call_leg_build_ack(b, b->pool, b->dlg.local_cseq, &b->ok_buf,
+			       &b->ok_len) != APR_SUCCESS)
+		b->ok_buf = NULL;
 	call_leg_ensure_flow(b);
 	if (b->ok_buf)
 		endpoint_send(&b->dlg.to, b->ok_buf, b->ok_len);

@@ -42,6 +42,8 @@ class SrtpUas:
         self.result = None
         self.offer = None
         self.error = None
+        self.offers = []     # every offer, re-INVITEs included
+        self.results = []    # srtp_peer's output per answer
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -74,6 +76,7 @@ class SrtpUas:
 
     def _answer(self, req, src):
         self.offer = req.split("\r\n\r\n", 1)[1]
+        self.offers.append(self.offer)
         m = re.search(r"m=audio (\d+) \S+ (\d+)", self.offer)
         line = re.search(r"a=crypto:(\d+) %s inline:([A-Za-z0-9+/=]+)"
                          % self.suite, self.offer)
@@ -95,10 +98,12 @@ class SrtpUas:
              str(self.seconds)], capture_output=True, text=True,
             timeout=self.seconds + 10)
         self.result = peer.stdout + peer.stderr
+        self.results.append(self.result)
 
-    def counts(self):
+    def counts(self, result=None):
         m = re.search(r"sent (\d+) received (\d+) auth_failed (\d+) "
-                      r"replayed (\d+) payload_ok (\d+)", self.result or "")
+                      r"replayed (\d+) payload_ok (\d+)",
+                      result or self.result or "")
         return [int(x) for x in m.groups()] if m else None
 
 
@@ -367,4 +372,55 @@ def test_plain_and_srtp_phones_hear_each_other(tmp_path, caller_tls):
             cap.kill()
         for p in phones.values():
             p.close()
+        sw.stop()
+
+
+def offered_key(offer, suite):
+    m = re.search(r"a=crypto:\d+ %s inline:([A-Za-z0-9+/=]+)" % suite, offer)
+    return m and m.group(1)
+
+
+def test_reinvite_rekeys_the_srtp_leg(tmp_path):
+    """A re-INVITE with a new offer gives the SRTP leg new keys (RFC 4568
+    7.1.4): the libsrtp2 peer answers with a new key of its own, and media
+    flows both ways under the new keys with no authentication failure."""
+    suite = "AES_CM_128_HMAC_SHA1_80"
+    uas = SrtpUas(suite, seconds=2)
+    sw = srtp_switch(tmp_path, peer_extension(uas.port, "mandatory:" + suite),
+                     srtp_sdes_insecure="true")
+    sw.start()
+    try:
+        proc = sipp_bg("call_uac_reinvite.xml", sw.ports["internal_sip_port"],
+                       "u1", service="1000",
+                       extra=("-au", "1000", "-ap", "1234", "-key", "callee",
+                              "peer", "-mp",
+                              str(free_port(socket.SOCK_DGRAM))))
+        assert wait_for(lambda: grep(r"SB02633 call .*: re-INVITE",
+                                     sw.log()), timeout=10), sw.log()
+        time.sleep(2)
+
+        def b_leg():
+            m = re.search(r" B up .* srtp %s rx (\d+) tx (\d+) dropped \d+ "
+                          r"auth-failed (\d+)" % suite,
+                          sw.cli("show channels").stdout)
+            return m and [int(x) for x in m.groups()]
+        # The switch unprotects what the peer sends under its new key:
+        # more packets than the first key's 2 s, and no failure at all.
+        counts = b_leg()
+        assert counts and counts[0] > 120 and counts[2] == 0, \
+            sw.cli("show channels").stdout
+        code, out = sipp_wait(proc)
+        assert code == 0, out + sw.log()
+        uas.thread.join(15)
+        assert uas.error is None, uas.error
+        assert len(uas.offers) == 2 and len(uas.results) == 2, uas.offers
+        first, second = (offered_key(o, suite) for o in uas.offers)
+        assert first and second and first != second, uas.offers
+        for result in uas.results:
+            sent, received, auth, replay, ok = uas.counts(result)
+            # The peer decrypts what the switch protected, under the
+            # first keys and then under the new ones.
+            assert ok >= 50 and auth == 0 and replay == 0, uas.results
+        assert not grep(r"inline:", sw.log()), "a key was logged"
+    finally:
         sw.stop()

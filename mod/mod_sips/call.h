@@ -32,6 +32,16 @@ typedef struct dialog {
 	sip_target_t to;		    /* the flow or UDP address */
 } dialog_t;
 
+/* Our 2xx to an INVITE, kept for its ACK (call_2xx.c). */
+typedef struct call_2xx {
+	call_leg_t *leg;
+	sb_timer_t timer; /* resending over UDP */
+	apr_interval_time_t interval, elapsed;
+	char *buf; /* malloc'd copy of what we sent */
+	apr_size_t len;
+	apr_uint32_t cseq; /* of the INVITE it answers */
+} call_2xx_t;
+
 struct call_leg {
 	apr_pool_t *pool;
 	sips_profile_t *profile;
@@ -47,10 +57,10 @@ struct call_leg {
 	/* A leg: its INVITE (a private copy) and server transaction. */
 	sip_msg_t *invite;
 	txn_server_t *invite_txn;
-	sb_timer_t ok_timer; /* 2xx retransmission over UDP until ACK */
-	apr_interval_time_t ok_interval, ok_elapsed;
-	char *ok_buf; /* A: our 2xx; B: our ACK for its 2xx */
-	apr_size_t ok_len;
+	call_2xx_t answer_2xx; /* A: our 2xx to its INVITE */
+	call_2xx_t reinvite_2xx; /* our last 2xx to a re-INVITE */
+	char *ack_buf; /* B: our ACK for its 2xx, resent on its retransmits */
+	apr_size_t ack_len;
 
 	/* B leg: the INVITE we sent and its client transaction. */
 	char *invite_buf;
@@ -71,6 +81,8 @@ struct call_leg {
 	sdp_session_t *local_sdp;  /* what we last sent it */
 	apr_uint64_t sdp_version;
 	int media_ready; /* the peer's address is known */
+	int late_offer;	 /* A sent no SDP: our offer goes in the 2xx and
+			  * its answer comes in the ACK (RFC 3261 13.2.1) */
 	struct reoffer *reoffer; /* a re-INVITE/UPDATE passing through */
 	leg_srtp_t srtp;	 /* SDES keys of this leg (never logged) */
 };
@@ -184,6 +196,16 @@ void call_bridge_abort(call_leg_t *a, int cause);
 /** The A leg a bridge attempt belongs to. */
 call_leg_t *call_bridge_a(const bridge_t *br);
 
+/* call_2xx.c */
+/** We sent @p buf, a 2xx to the INVITE with @p cseq: keep it in @p r,
+ * resent over UDP until call_2xx_acked (64*T1 without: the call ends). */
+apr_status_t call_2xx_sent(call_leg_t *leg, call_2xx_t *r,
+			   apr_uint32_t cseq, const char *buf, apr_size_t len);
+/** An ACK with @p cseq came on @p leg's dialog. */
+void call_2xx_acked(call_leg_t *leg, apr_uint32_t cseq);
+/** Stop resending and drop the copy (the leg is freed or answered anew). */
+void call_2xx_clear(call_leg_t *leg, call_2xx_t *r);
+
 /* call_media.c */
 /** A leg: take its offer (the INVITE body); 488 sent on failure. */
 apr_status_t call_media_inbound_offer(call_leg_t *a);
@@ -200,6 +222,9 @@ const char *call_media_offered_suite(const call_leg_t *a);
 /** The SDP we answer A with (derived from B's answer, or ours). */
 const char *call_media_answer_for(call_leg_t *a, apr_size_t *len);
 void call_media_close(call_leg_t *leg);
+/** A late-offer caller's ACK: its answer to the offer in our 2xx;
+ * SB_EMALFORMED (logged) when it has none we can use. */
+apr_status_t call_media_late_answer(call_leg_t *a, const sip_msg_t *ack);
 /** A answered before its bridge: re-INVITE it with B's media. */
 void call_media_refresh_answered(call_leg_t *a);
 /** The leg ended: a re-offer passing through it is abandoned. */

@@ -155,8 +155,9 @@ void call_in_invite(sips_profile_t *p, txn_server_t *txn,
 	 * resends the answer until the ACK). */
 	if (a && a->invite && req->cseq == a->invite->cseq) {
 		/* Its new transaction carries our 2xx again, then ends. */
-		if (a->ok_buf)
-			txn_server_respond(txn, 200, a->ok_buf, a->ok_len);
+		if (a->answer_2xx.buf)
+			txn_server_respond(txn, 200, a->answer_2xx.buf,
+					   a->answer_2xx.len);
 		else
 			endpoint_respond(txn, req, from, 500,
 					 "Call Already Answered", NULL);
@@ -210,30 +211,6 @@ fail:
 	call_leg_free(a);
 }
 
-/* Over UDP our 2xx is ours to retransmit until the ACK (RFC 3261
- * 13.3.1.4): T1 doubling up to T2; without ACK after 64*T1, BYE. */
-static void ok_retransmit(void *baton)
-{
-	call_leg_t *a = baton;
-	const txn_timers_t *t = &a->profile->timers;
-
-	a->ok_elapsed += a->ok_interval;
-	if (a->ok_elapsed >= 64 * t->t1) {
-		sb_log(SB_LOG_WARNING, "SB02602",
-		       "call %s: no ACK for our 2xx; ending the call",
-		       a->dlg.call_id);
-		if (a->session)
-			sb_session_hangup(a->session,
-					  SB_CAUSE_RECOVERY_ON_TIMER_EXPIRE);
-		return;
-	}
-	endpoint_send(&a->dlg.to, a->ok_buf, a->ok_len);
-	a->ok_interval = a->ok_interval * 2 < t->t2 ? a->ok_interval * 2
-						    : t->t2;
-	sb_timer_start(a->worker, &a->ok_timer, a->ok_interval, ok_retransmit,
-		       a);
-}
-
 void call_in_respond(call_leg_t *a, int status, const char *reason,
 		     int with_sdp)
 {
@@ -246,6 +223,9 @@ void call_in_respond(call_leg_t *a, int status, const char *reason,
 
 	if (!a->invite_txn || a->state >= LEG_UP)
 		return;
+	/* A late offer goes in the 2xx only: a 1xx is not reliable here. */
+	if (a->late_offer && status < 200)
+		with_sdp = 0;
 	if (with_sdp && !(sdp = call_media_answer_for(a, &sdp_len)))
 		with_sdp = 0;
 	if (apr_pool_create(&pool, a->pool) != APR_SUCCESS)
@@ -290,14 +270,7 @@ void call_in_respond(call_leg_t *a, int status, const char *reason,
 	}
 	if (status >= 200 && status < 300) {
 		a->state = LEG_UP;
-		if (a->dlg.to.transport == SIPS_TP_UDP) {
-			a->ok_buf = apr_pmemdup(a->pool, out, len);
-			a->ok_len = len;
-			a->ok_interval = a->profile->timers.t1;
-			a->ok_elapsed = 0;
-			sb_timer_start(a->worker, &a->ok_timer,
-				       a->ok_interval, ok_retransmit, a);
-		}
+		call_2xx_sent(a, &a->answer_2xx, a->invite->cseq, out, len);
 	}
 done:
 	apr_pool_destroy(pool);
@@ -307,9 +280,17 @@ void call_in_ack_2xx(const sip_msg_t *ack)
 {
 	call_leg_t *a = call_leg_find(ack, 1);
 
-	if (!a || !a->inbound)
+	if (!a)
 		return;
-	sb_timer_stop(a->worker, &a->ok_timer);
+	call_2xx_acked(a, ack->cseq);
+	if (!a->inbound || ack->cseq != a->invite->cseq)
+		return;
+	/* Answer to a late offer (RFC 3261 13.2.1): without one the call
+	 * has no media, so it ends (BYE to both sides). */
+	if (a->late_offer && a->state == LEG_UP &&
+	    call_media_late_answer(a, ack) != APR_SUCCESS && a->session)
+		sb_session_hangup(a->session,
+				  SB_CAUSE_INCOMPATIBLE_DESTINATION);
 }
 
 void call_in_cancel(txn_server_t *invite_txn)
@@ -462,7 +443,8 @@ static void op_hangup(sb_session_t *s, int cause)
 
 		call_in_respond(leg, status >= 300 ? status : 480, NULL, 0);
 	} else {
-		sb_timer_stop(leg->worker, &leg->ok_timer);
+		call_2xx_clear(leg, &leg->answer_2xx);
+		call_2xx_clear(leg, &leg->reinvite_2xx);
 		call_leg_send(leg, "BYE", NULL, NULL, 0, bye_sent);
 	}
 	leg->state = LEG_ENDING;

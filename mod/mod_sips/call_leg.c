@@ -478,7 +478,8 @@ void call_leg_free(call_leg_t *leg)
 	/* An INVITE still pending must not call back into a freed leg. */
 	txn_client_detach(leg->invite_ctx);
 	leg->invite_ctx = NULL;
-	sb_timer_stop(leg->worker, &leg->ok_timer);
+	call_2xx_clear(leg, &leg->answer_2xx);
+	call_2xx_clear(leg, &leg->reinvite_2xx);
 	sb_timer_stop(leg->worker, &leg->answer_timer);
 	call_media_close(leg);
 	call_leg_invite_done(leg);

@@ -126,10 +126,42 @@ static const char *describe(call_leg_t *leg, const sdp_session_t *base,
 	return sdp_print(sdp, leg->pool, len);
 }
 
+/*
+ * A caller that sends no SDP leaves the offer to us.  We stand in a
+ * neutral offer of the G.711 pair and DTMF events for its side: B is
+ * offered that, and A is offered what B answered, in our 2xx.
+ */
+static apr_status_t late_offer(call_leg_t *a)
+{
+	static const char neutral[] =
+		"v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\n"
+		"c=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+		"m=audio 9 RTP/AVP 0 8 101\r\n"
+		"a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
+	const char *why = NULL;
+
+	if (sdp_parse(neutral, sizeof(neutral) - 1, a->pool, &a->remote_sdp,
+		      &why) != APR_SUCCESS)
+		return SB_EMALFORMED;
+	a->late_offer = 1;
+	if (!a->stream &&
+	    sb_media_stream_open(call_media(), rtp_bind_ip(a), &a->stream) !=
+		    APR_SUCCESS)
+		return SB_ELIMIT;
+	sb_log(SB_LOG_INFO, "SB02635",
+	       "call %s: INVITE without SDP: our offer goes in the 2xx",
+	       a->dlg.call_id);
+	return APR_SUCCESS;
+}
+
 apr_status_t call_media_inbound_offer(call_leg_t *a)
 {
-	apr_status_t rv = parse_body(a, a->invite, &a->remote_sdp);
+	apr_status_t rv;
 
+	if (!a->invite->body.len)
+		return late_offer(a);
+	rv = parse_body(a, a->invite, &a->remote_sdp);
 	if (rv != APR_SUCCESS)
 		return rv;
 	rv = learn_peer(a, a->remote_sdp);
@@ -180,6 +212,14 @@ apr_status_t call_media_prepare_answer(call_leg_t *a)
 	m = relayed_media(a->remote_sdp, &i);
 	if (!m)
 		return SB_ENOTFOUND;
+	if (a->late_offer) {
+		/* We are A's offerer: keys go in our 2xx, in use once the
+		 * ACK's answer has picked one. */
+		if (call_srtp_offer(a, &why) == APR_SUCCESS)
+			return APR_SUCCESS;
+		srtp_refused(a, why);
+		return SB_ECONFIG;
+	}
 	if (call_srtp_answer(a, m, &why) != APR_SUCCESS) {
 		srtp_refused(a, why);
 		return SB_ECONFIG;
@@ -217,6 +257,30 @@ apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp)
 	if (a && a->stream)
 		sb_media_stream_link(a->stream, b->stream);
 	return APR_SUCCESS;
+}
+
+apr_status_t call_media_late_answer(call_leg_t *a, const sip_msg_t *ack)
+{
+	sdp_session_t *sdp = NULL;
+	const char *why = "no SDP answer in the ACK";
+	sdp_media_t *m;
+	int i;
+
+	a->late_offer = 0;
+	if (parse_body(a, ack, &sdp) != APR_SUCCESS)
+		goto refused;
+	why = "no audio stream we can relay in the ACK's answer";
+	m = relayed_media(sdp, &i);
+	if (!m || learn_peer(a, sdp) != APR_SUCCESS)
+		goto refused;
+	if (call_srtp_answered(a, m, &why) != APR_SUCCESS)
+		goto refused;
+	a->remote_sdp = sdp;
+	return APR_SUCCESS;
+refused:
+	sb_log(SB_LOG_NOTICE, "SB02636", "call %s: late offer: %s",
+	       a->dlg.call_id, why);
+	return SB_EMALFORMED;
 }
 
 static call_leg_t *b_side(call_leg_t *a)
@@ -263,8 +327,13 @@ static void reoffer_respond(call_leg_t *leg, txn_server_t *txn,
 				      call_leg_contact(leg, pool));
 		if (body)
 			sip_build_body(&b, "application/sdp", body, body_len);
-		if (sip_build_serialize(&b, &out, &len) == APR_SUCCESS)
+		if (sip_build_serialize(&b, &out, &len) == APR_SUCCESS) {
 			txn_server_respond(txn, status, out, len);
+			if (status >= 200 && status < 300 &&
+			    req->method == SIP_METHOD_INVITE)
+				call_2xx_sent(leg, &leg->reinvite_2xx,
+					      req->cseq, out, len);
+		}
 	}
 	apr_pool_destroy(pool);
 }

@@ -260,13 +260,13 @@ static void dialog_from_response(call_leg_t *b, const sip_msg_t *resp)
 /* The ACK for a 2xx is ours (end to end), resent for each retransmit. */
 static void send_ack(call_leg_t *b)
 {
-	if (!b->ok_buf &&
-	    call_leg_build_ack(b, b->pool, b->dlg.local_cseq, &b->ok_buf,
-			       &b->ok_len) != APR_SUCCESS)
-		b->ok_buf = NULL;
+	if (!b->ack_buf &&
+	    call_leg_build_ack(b, b->pool, b->dlg.local_cseq, &b->ack_buf,
+			       &b->ack_len) != APR_SUCCESS)
+		b->ack_buf = NULL;
 	call_leg_ensure_flow(b);
-	if (b->ok_buf)
-		endpoint_send(&b->dlg.to, b->ok_buf, b->ok_len);
+	if (b->ack_buf)
+		endpoint_send(&b->dlg.to, b->ack_buf, b->ack_len);
 }
 
 int call_out_stray_2xx(const sip_msg_t *resp)
@@ -277,7 +277,7 @@ int call_out_stray_2xx(const sip_msg_t *resp)
 	    resp->cseq_method != SIP_METHOD_INVITE)
 		return 0;
 	b = call_leg_find(resp, 0);
-	if (!b || b->inbound || !b->ok_buf)
+	if (!b || b->inbound || !b->ack_buf)
 		return 0;
 	send_ack(b);
 	return 1;

@@ -794,3 +794,107 @@ def test_answered_before_bridge_gets_the_b_media(tmp_path):
             caller_phone.close()
         callee.close()
         sw.stop()
+
+
+def test_late_offer_caller_gets_our_offer_and_answers_in_the_ack(tmp_path):
+    """RFC 3261 13.2.1: an INVITE without SDP gets the offer in the 200
+    and answers in the ACK; media then flows to the callee."""
+    sw = call_switch(tmp_path)
+    sw.start()
+    sink = RtpSink()
+    try:
+        callee = phone(sw, "1001", rtp_port=sink.port)
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001", scenario="call_uac_late.xml")
+        assert code == 0, out + sw.log()
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        log = sw.log()
+        assert grep(r"SB02635 call .*: INVITE without SDP", log), log
+        assert not grep(r"SB02636", log), log
+        # The caller's G.711 reached the callee through the relay.
+        assert len(sink.packets) >= 50, len(sink.packets)
+    finally:
+        sink.close()
+        sw.stop()
+
+
+def test_late_offer_without_answer_in_the_ack_ends_the_call(tmp_path):
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = phone(sw, "1001")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = caller(sw, "1000", "1001",
+                           scenario="call_uac_late_noanswer.xml")
+        assert code == 0, out + sw.log()
+        # Both sides got a BYE from the switch.
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+        log = sw.log()
+        assert grep(r"SB02636 call .*: late offer: no SDP answer", log), log
+        assert wait_for(lambda: "0 call(s)" in sw.cli("show calls").stdout,
+                        timeout=5), sw.cli("show calls").stdout
+    finally:
+        sw.stop()
+
+
+def test_2xx_to_a_reinvite_is_resent_over_udp_until_the_ack(tmp_path):
+    """RFC 3261 13.3.1.4 holds for re-INVITEs too: the 200 comes again
+    (T1, 2*T1, ...) until the ACK, and stops once it is there."""
+    sw = call_switch(tmp_path, auth_calls="false", context="default")
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        me = sock.getsockname()[1]
+        body = ("v=0\r\no=x 1 %d IN IP4 127.0.0.1\r\ns=-\r\n"
+                "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n")
+
+        def request(method, cseq, to_tag="", sdp=None):
+            return ("%s sip:9196@127.0.0.1:%d SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKre%s%d;"
+                    "rport\r\nMax-Forwards: 70\r\n"
+                    "From: <sip:1000@127.0.0.1>;tag=re\r\n"
+                    "To: <sip:9196@127.0.0.1>%s\r\nCall-ID: re-1@127.0.0.1\r\n"
+                    "CSeq: %d %s\r\nContact: <sip:1000@127.0.0.1:%d>\r\n"
+                    "%sContent-Length: %d\r\n\r\n%s"
+                    % (method, port, me, method, cseq, to_tag, cseq, method,
+                       me, "Content-Type: application/sdp\r\n" if sdp
+                       else "", len(sdp or ""), sdp or "")).encode()
+
+        def final_responses(seconds, cseq):
+            """Every 200 to CSeq @cseq that arrives within @seconds."""
+            got, end = [], time.monotonic() + seconds
+            while time.monotonic() < end:
+                sock.settimeout(max(0.01, end - time.monotonic()))
+                try:
+                    msg = sock.recv(65536).decode()
+                except socket.timeout:
+                    break
+                if msg.startswith("SIP/2.0 200") and \
+                        re.search(r"CSeq: %d INVITE" % cseq, msg):
+                    got.append(msg)
+            return got
+
+        sock.sendto(request("INVITE", 1, sdp=body % 1), ("127.0.0.1", port))
+        ok = final_responses(1.0, 1)
+        assert ok, sw.log()
+        tag = re.search(r"To: .*(;tag=[^;\r\n]+)", ok[0]).group(1)
+        sock.sendto(request("ACK", 1, tag), ("127.0.0.1", port))
+        sock.sendto(request("INVITE", 2, tag, body % 2), ("127.0.0.1", port))
+        # No ACK yet: the 200 at once, then after T1 and 3*T1.
+        resent = final_responses(2.0, 2)
+        assert len(resent) >= 3, len(resent)
+        assert all("m=audio" in m for m in resent), resent[0]
+        sock.sendto(request("ACK", 2, tag), ("127.0.0.1", port))
+        final_responses(0.2, 2)  # one may have crossed the ACK
+        assert final_responses(2.5, 2) == [], "resent after the ACK"
+        assert "1 call(s)" in sw.cli("show calls").stdout
+        sock.sendto(request("BYE", 3, tag), ("127.0.0.1", port))
+        sock.close()
+    finally:
+        sw.stop()

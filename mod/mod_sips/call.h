@@ -81,6 +81,7 @@ struct call_leg {
 	sdp_session_t *local_sdp;  /* what we last sent it */
 	apr_uint64_t sdp_version;
 	int media_ready; /* the peer's address is known */
+	int resolving;	 /* B: its URI's host is being looked up */
 	int late_offer;	 /* A sent no SDP: our offer goes in the 2xx and
 			  * its answer comes in the ACK (RFC 3261 13.2.1) */
 	struct reoffer *reoffer; /* a re-INVITE/UPDATE passing through */

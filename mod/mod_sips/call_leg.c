@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include "sipsbridge/sb_log.h"
 #include "call.h"
+#include "sip_resolve.h"
 #include "call_route.h"
 #include "config.h"
 #include "endpoint.h"
@@ -30,6 +31,8 @@ apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
 {
 	unsigned i;
 
+	if (sip_resolve_prepare() != APR_SUCCESS)
+		return APR_ENOMEM;
 	calls.loop = loop;
 	calls.media = media;
 	calls.n = sb_loop_nworkers(loop);
@@ -106,6 +109,8 @@ void call_shutdown(void)
 			       NULL);
 		sb_worker_call(sb_loop_worker(calls.loop, i), flushed, NULL);
 	}
+	/* After the legs: a lookup that ends now finds its leg gone. */
+	sip_resolve_shutdown();
 	calls.by_dialog = NULL;
 	calls.by_invite = NULL;
 	calls.by_caller = NULL;

@@ -72,29 +72,30 @@ static apr_status_t target_binding(call_leg_t *b, const char *aor,
 	return APR_SUCCESS;
 }
 
-/* A URI that is not a registered phone: a trunk or another switch. */
-static apr_status_t target_uri(call_leg_t *b, const char *uri)
+/* The B leg goes to @p dest: its address copied into the leg's pool
+ * (numeric, no lookup), and a verified TLS/TCP connection for a trunk. */
+static apr_status_t target_dest(call_leg_t *b, const sip_dest_t *dest)
 {
-	char why[256];
-	sip_dest_t dest;
+	apr_sockaddr_t *sa;
 	apr_status_t rv;
 
-	rv = sip_resolve(uri, b->pool, &dest, why, sizeof(why));
-	if (rv != APR_SUCCESS) {
-		sb_log(SB_LOG_WARNING, "SB02610", "call: %s: %s", uri, why);
-		return rv;
-	}
-	b->dlg.to.profile = b->profile;
-	b->dlg.to.transport = dest.transport;
-	b->dlg.to.peer = *dest.addr;
-	b->dlg.to.peer_port = dest.port;
 	apr_sockaddr_ip_getbuf(b->dlg.to.peer_ip, sizeof(b->dlg.to.peer_ip),
-			       dest.addr);
-	if (dest.transport == SIPS_TP_UDP)
+			       dest->addr);
+	rv = apr_sockaddr_info_get(&sa, b->dlg.to.peer_ip, dest->addr->family,
+				   dest->port, 0, b->pool);
+	if (rv != APR_SUCCESS)
+		return rv;
+	b->dlg.to.profile = b->profile;
+	b->dlg.to.transport = dest->transport;
+	b->dlg.to.peer = *sa;
+	b->dlg.to.peer_port = dest->port;
+	sb_session_set_var(b->session, "sip_transport",
+			   flow_transport_name(dest->transport));
+	if (dest->transport == SIPS_TP_UDP)
 		return APR_SUCCESS;
-	b->trunk_host = apr_pstrdup(b->pool, dest.host);
-	return stream_conn_connect(b->profile, dest.transport, dest.addr,
-				   dest.host, &b->dlg.to.flow_id);
+	b->trunk_host = apr_pstrdup(b->pool, dest->host);
+	return stream_conn_connect(b->profile, dest->transport, &b->dlg.to.peer,
+				   dest->host, &b->dlg.to.flow_id);
 }
 
 static void dialog_for_b(call_leg_t *b, call_leg_t *a, const char *uri)
@@ -171,12 +172,90 @@ static apr_status_t send_invite(call_leg_t *b, call_leg_t *a)
 	return APR_SUCCESS;
 }
 
+static apr_status_t start_invite(call_leg_t *b, call_leg_t *a)
+{
+	apr_status_t rv = send_invite(b, a);
+
+	if (rv != APR_SUCCESS)
+		return rv;
+	sb_log(SB_LOG_INFO, "SB02612",
+	       "call %s: B leg %s INVITE %s over %s to %s:%d (flow %"
+	       APR_UINT64_T_FMT ")",
+	       b->dlg.call_id, sb_session_uuid(b->session),
+	       b->dlg.remote_target, flow_transport_name(b->dlg.to.transport),
+	       b->dlg.to.peer_ip, b->dlg.to.peer_port, b->dlg.to.flow_id);
+	return APR_SUCCESS;
+}
+
+/* The B leg could not be called, or its INVITE failed: the bridge hears
+ * @p status and the leg ends. */
+static void b_failed(call_leg_t *b, int status)
+{
+	sb_timer_stop(b->worker, &b->answer_timer);
+	b->state = LEG_ENDING;
+	if (b->bridge)
+		call_bridge_b_failed(b, status);
+	call_leg_ended(b, b->cause ? b->cause : sb_cause_from_sip(status));
+}
+
+/* On b's worker once its URI is resolved (or the lookup failed). */
+static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
+		       const char *why)
+{
+	call_leg_key_t *key = baton;
+	call_leg_t *b = rv == APR_EOF ? NULL : call_leg_key_find(key);
+
+	call_leg_key_free(key);
+	if (!b || !b->resolving || b->state != LEG_INIT)
+		return;
+	b->resolving = 0;
+	if (rv != APR_SUCCESS) {
+		sb_log(SB_LOG_WARNING, "SB02610", "call %s: %s: %s",
+		       b->dlg.call_id, b->dlg.remote_target, why);
+		b_failed(b, 503);
+		return;
+	}
+	rv = target_dest(b, dest);
+	if (rv == APR_SUCCESS)
+		rv = start_invite(b, b->bridge ? call_bridge_a(b->bridge)
+					       : NULL);
+	if (rv != APR_SUCCESS)
+		b_failed(b, 503);
+}
+
+/* A host name: looked up off the worker; the INVITE goes when it is. */
+static apr_status_t resolve_later(call_leg_t *b, const char *uri,
+				  call_leg_t **out)
+{
+	call_leg_key_t *key;
+	apr_status_t rv;
+
+	call_leg_index(b);
+	key = call_leg_key_make(b);
+	rv = key ? sip_resolve_start(uri, b->worker, b_resolved, key)
+		 : APR_ENOMEM;
+	if (rv != APR_SUCCESS) {
+		call_leg_key_free(key);
+		b->bridge = NULL;
+		b->state = LEG_ENDED;
+		call_leg_free(b);
+		return rv;
+	}
+	b->resolving = 1;
+	sb_log(SB_LOG_INFO, "SB02614", "call %s: B leg %s: resolving %s",
+	       b->dlg.call_id, sb_session_uuid(b->session), uri);
+	*out = b;
+	return APR_SUCCESS;
+}
+
 apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 				sips_profile_t *p, const char *uri,
 				const char *reg_aor, apr_table_t *vars,
 				call_leg_t **out)
 {
 	const apr_array_header_t *arr = apr_table_elts(vars);
+	char why[256];
+	sip_dest_t dest;
 	call_leg_t *b;
 	apr_status_t rv;
 	int i;
@@ -201,22 +280,32 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 	}
 	sb_session_set_var(b->session, "direction", "outbound");
 	sb_session_set_var(b->session, "sip_profile", p->name);
-	rv = reg_aor ? target_binding(b, reg_aor, uri) : target_uri(b, uri);
-	if (rv != APR_SUCCESS)
-		goto fail;
-	sb_session_set_var(b->session, "sip_transport",
-			   flow_transport_name(b->dlg.to.transport));
 	dialog_for_b(b, a, uri);
-	call_leg_index(b);
-	rv = send_invite(b, a);
+	if (reg_aor) {
+		rv = target_binding(b, reg_aor, uri);
+		if (rv == APR_SUCCESS)
+			sb_session_set_var(b->session, "sip_transport",
+					   flow_transport_name(
+						   b->dlg.to.transport));
+	} else {
+		rv = sip_resolve_parse(uri, b->pool, &dest, why, sizeof(why));
+		if (rv == APR_SUCCESS && !sip_resolve_is_literal(dest.host))
+			return resolve_later(b, uri, out);
+		if (rv == APR_SUCCESS)
+			rv = sip_resolve(uri, b->pool, &dest, why,
+					 sizeof(why));
+		if (rv == APR_SUCCESS)
+			rv = target_dest(b, &dest);
+		else
+			sb_log(SB_LOG_WARNING, "SB02610", "call: %s: %s", uri,
+			       why);
+	}
 	if (rv != APR_SUCCESS)
 		goto fail;
-	sb_log(SB_LOG_INFO, "SB02612",
-	       "call %s: B leg %s INVITE %s over %s to %s:%d (flow %"
-	       APR_UINT64_T_FMT ")",
-	       b->dlg.call_id, sb_session_uuid(b->session), uri,
-	       flow_transport_name(b->dlg.to.transport), b->dlg.to.peer_ip,
-	       b->dlg.to.peer_port, b->dlg.to.flow_id);
+	call_leg_index(b);
+	rv = start_invite(b, a);
+	if (rv != APR_SUCCESS)
+		goto fail;
 	*out = b;
 	return APR_SUCCESS;
 fail:
@@ -326,6 +415,13 @@ void call_out_cancel(call_leg_t *b, int cause)
 	b->cause = cause;
 	switch (b->state) {
 	case LEG_INIT:
+		if (b->resolving) {
+			/* Nothing sent yet: nothing to cancel. */
+			b->resolving = 0;
+			b->state = LEG_ENDING;
+			call_leg_ended(b, cause);
+			return;
+		}
 		/* RFC 3261 9.1: no CANCEL before a provisional (a 100 will
 		 * do); until then it waits. */
 		if (!b->got_provisional) {
@@ -414,11 +510,7 @@ static void out_invite_response(void *baton, const sip_msg_t *resp,
 	 * closed while it rang.  Callers hear what that means: 480. */
 	if (!resp && status == 503 && b->dlg.to.transport != SIPS_TP_UDP)
 		status = 480;
-	sb_timer_stop(b->worker, &b->answer_timer);
 	sb_log(SB_LOG_INFO, "SB02613", "call %s: B leg answered %d",
 	       b->dlg.call_id, status);
-	b->state = LEG_ENDING;
-	if (b->bridge)
-		call_bridge_b_failed(b, status);
-	call_leg_ended(b, b->cause ? b->cause : sb_cause_from_sip(status));
+	b_failed(b, status);
 }

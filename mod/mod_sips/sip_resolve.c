@@ -1,5 +1,6 @@
 /* sip_resolve.c — transport, port and address of a SIP URI (RFC 3263). */
 #include <string.h>
+#include <arpa/inet.h>
 #include <apr_strings.h>
 #include "sip_msg.h"
 #include "sip_resolve.h"
@@ -30,10 +31,9 @@ static apr_status_t pick_transport(const sip_uri_t *u, sips_transport_e *tp,
 	return APR_SUCCESS;
 }
 
-apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
-			 char *why, apr_size_t len)
+apr_status_t sip_resolve_parse(const char *uri, apr_pool_t *pool,
+			       sip_dest_t *out, char *why, apr_size_t len)
 {
-	char err[128];
 	const char *host;
 	apr_size_t hlen;
 	apr_status_t rv;
@@ -58,6 +58,27 @@ apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
 	out->port = (apr_port_t)(u.port > 0 ? u.port
 				 : out->transport == SIPS_TP_TLS ? 5061
 								 : 5060);
+	out->addr = NULL;
+	return APR_SUCCESS;
+}
+
+int sip_resolve_is_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	       inet_pton(AF_INET6, host, buf) == 1;
+}
+
+apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
+			 char *why, apr_size_t len)
+{
+	char err[128];
+	apr_status_t rv;
+
+	rv = sip_resolve_parse(uri, pool, out, why, len);
+	if (rv != APR_SUCCESS)
+		return rv;
 	rv = apr_sockaddr_info_get(&out->addr, out->host, APR_UNSPEC, out->port,
 				   0, pool);
 	if (rv != APR_SUCCESS) {

@@ -3,6 +3,7 @@
 #define SIPS_SIP_RESOLVE_H
 
 #include <apr_network_io.h>
+#include "sipsbridge/sb_loop.h"
 #include "flow.h"
 
 typedef struct sip_dest {
@@ -13,6 +14,16 @@ typedef struct sip_dest {
 } sip_dest_t;
 
 /**
+ * Transport, host and port of a sip: or sips: URI, without any lookup;
+ * @p out->addr is left NULL.  Fails (and says why) on a URI we cannot use.
+ */
+apr_status_t sip_resolve_parse(const char *uri, apr_pool_t *pool,
+			       sip_dest_t *out, char *why, apr_size_t len);
+
+/** Whether @p host is an IPv4 or IPv6 literal (no lookup needed). */
+int sip_resolve_is_literal(const char *host);
+
+/**
  * Resolve a sip: or sips: URI: transport from the transport= param
  * (sips: always means TLS), port from the URI or 5060 / 5061, address
  * by A/AAAA lookup. Blocking: call off the workers. @p why says what
@@ -20,5 +31,26 @@ typedef struct sip_dest {
  */
 apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
 			 char *why, apr_size_t len);
+
+/**
+ * Called on the worker that started the lookup: @p rv and @p why as
+ * sip_resolve gives them; @p dest lives only during the call.
+ */
+typedef void (*sip_resolve_cb)(void *baton, apr_status_t rv,
+			       const sip_dest_t *dest, const char *why);
+
+/**
+ * Resolve @p uri on a resolver thread, so a slow DNS server never holds a
+ * worker; @p cb runs later on @p worker.  APR_SUCCESS means @p cb will
+ * run, unless the loop is stopping (then @p baton is left to its owner).
+ */
+apr_status_t sip_resolve_start(const char *uri, sb_worker_t *worker,
+			       sip_resolve_cb cb, void *baton);
+
+/** Once, before the workers run: what sip_resolve_start needs. */
+apr_status_t sip_resolve_prepare(void);
+
+/** Wait for the resolver threads and stop them (module shutdown). */
+void sip_resolve_shutdown(void);
 
 #endif

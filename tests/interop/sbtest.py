@@ -92,6 +92,8 @@ class Switch:
                       if k.endswith("_port")}
         self.set_vars(sets)
         self.proc = None
+        self.threads = 2
+        self.wrapper = []  # a command the daemon runs under (unshare...)
 
     def set_vars(self, sets):
         """Append X-PRE-PROCESS set lines to vars.xml (they win)."""
@@ -124,9 +126,9 @@ class Switch:
         self.stderr_path = os.path.join(self.root, "stderr.%d" % time.time_ns())
         with open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(
-                [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run",
+                self.wrapper + [SIPSBRIDGE, "-nf", "-conf", self.conf, "-run",
                  self.run_dir, "-log", self.log_dir, "-db", self.db_dir,
-                 "-mod", MODDIR, "-threads", "2",
+                 "-mod", MODDIR, "-threads", str(self.threads),
                  "-loglevel", os.environ.get("SB_TEST_LOGLEVEL", "info")],
                 stdout=subprocess.DEVNULL, stderr=err)
         if not expect_ready:

@@ -685,7 +685,7 @@ def test_trunk_over_tls_verified_and_reused(tmp_path):
     <extension name="trunk">
       <condition field="destination_number" expression="^trunk$">
         <action application="bridge"
-                data="{rtp_secure_media=forbidden}sip/internal/uas@127.0.0.1:%d;transport=tls"/>
+                data="{rtp_secure_media=forbidden}sip/internal/uas@localhost:%d;transport=tls"/>
       </condition>
     </extension>''' % tunnel.port)
     sw.start()
@@ -705,6 +705,9 @@ def test_trunk_over_tls_verified_and_reused(tmp_path):
                              log)
         # ... once: the second call rode the same connection.
         assert clients == ["ok"], log
+        # The host name was looked up off the worker.
+        assert len(re.findall(r"SB02614 call .*: resolving sip:uas@localhost",
+                              log)) == 2, log
         assert len(re.findall(r"SB02612 call .* over tls", log)) == 2, log
     finally:
         tunnel.close()
@@ -897,4 +900,54 @@ def test_2xx_to_a_reinvite_is_resent_over_udp_until_the_ack(tmp_path):
         sock.sendto(request("BYE", 3, tag), ("127.0.0.1", port))
         sock.close()
     finally:
+        sw.stop()
+
+
+def test_slow_dns_for_a_trunk_holds_no_worker(tmp_path):
+    """A trunk whose name the DNS server never answers: the switch (one
+    worker) keeps taking other calls while the lookup waits, and the
+    trunk call fails with 503 once the lookup gives up."""
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind(("127.0.0.1", 53))  # takes queries, answers none
+    dns.setblocking(False)
+    resolv = os.path.join(str(tmp_path), "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 127.0.0.1\noptions timeout:8 attempts:1\n")
+    sw = call_switch(tmp_path)
+    sw.threads = 1
+    # Its own mount namespace, where /etc/resolv.conf names our server.
+    sw.wrapper = ["unshare", "-m", "sh", "-c",
+                  'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]
+    add_extensions(sw, '''
+    <extension name="slow">
+      <condition field="destination_number" expression="^slow$">
+        <action application="bridge"
+                data="sip/internal/uas@trunk.slow.test:5999"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        with open(os.path.join(SCENARIOS, "call_uac_fail.xml")) as f:
+            text = f.read().replace("@STATUS@", "503")
+        path = os.path.join(str(tmp_path), "fail503.xml")
+        with open(path, "w") as f:
+            f.write(text)
+        slow = sipp_bg(path, sw.ports["internal_sip_port"], "u1",
+                       service="1000",
+                       extra=("-au", "1000", "-ap", "1234", "-key",
+                              "callee", "slow", "-mp",
+                              str(free_port(socket.SOCK_DGRAM))))
+        assert wait_for(lambda: grep(r"SB02614 .*resolving", sw.log()),
+                        timeout=10), sw.log()
+        # The only worker takes a whole call meanwhile.
+        code, out = caller(sw, "1000", "9196")
+        assert code == 0, out + sw.log()
+        assert not grep(r"SB02610", sw.log()), sw.log()
+        rc, out = sipp_wait(slow, timeout=40)
+        assert rc == 0, out + sw.log()
+        assert grep(r"SB02610 .*trunk\.slow\.test", sw.log()), sw.log()
+        query = dns.recv(512)
+        assert b"\x05trunk\x04slow\x04test" in query, query
+    finally:
+        dns.close()
         sw.stop()

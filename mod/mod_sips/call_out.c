@@ -215,6 +215,10 @@ static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 		b_failed(b, 503);
 		return;
 	}
+	if (strcmp(dest->target, dest->host))
+		sb_log(SB_LOG_INFO, "SB02615",
+		       "call %s: %s: SRV target %s port %d", b->dlg.call_id,
+		       dest->host, dest->target, dest->port);
 	rv = target_dest(b, dest);
 	if (rv == APR_SUCCESS)
 		rv = start_invite(b, b->bridge ? call_bridge_a(b->bridge)

@@ -1,9 +1,11 @@
 /* sip_resolve.c — transport, port and address of a SIP URI (RFC 3263). */
 #include <string.h>
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <apr_strings.h>
 #include "sip_msg.h"
 #include "sip_resolve.h"
+#include "sip_srv.h"
 
 static apr_status_t pick_transport(const sip_uri_t *u, sips_transport_e *tp,
 				   char *why, apr_size_t len)
@@ -58,6 +60,8 @@ apr_status_t sip_resolve_parse(const char *uri, apr_pool_t *pool,
 	out->port = (apr_port_t)(u.port > 0 ? u.port
 				 : out->transport == SIPS_TP_TLS ? 5061
 								 : 5060);
+	out->port_given = u.port > 0;
+	out->target = out->host;
 	out->addr = NULL;
 	return APR_SUCCESS;
 }
@@ -76,14 +80,25 @@ apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
 	char err[128];
 	apr_status_t rv;
 
+	char target[NS_MAXDNAME];
+	apr_port_t port;
+
 	rv = sip_resolve_parse(uri, pool, out, why, len);
 	if (rv != APR_SUCCESS)
 		return rv;
-	rv = apr_sockaddr_info_get(&out->addr, out->host, APR_UNSPEC, out->port,
-				   0, pool);
+	if (!out->port_given && !sip_resolve_is_literal(out->host) &&
+	    sip_srv_pick(sip_srv_name(pool, out->transport == SIPS_TP_TLS,
+				      out->transport == SIPS_TP_TCP,
+				      out->host),
+			 target, sizeof(target), &port) == APR_SUCCESS) {
+		out->target = apr_pstrdup(pool, target);
+		out->port = port;
+	}
+	rv = apr_sockaddr_info_get(&out->addr, out->target, APR_UNSPEC,
+				   out->port, 0, pool);
 	if (rv != APR_SUCCESS) {
-		apr_snprintf(why, len, "cannot resolve \"%s\": %s", out->host,
-			     apr_strerror(rv, err, sizeof(err)));
+		apr_snprintf(why, len, "cannot resolve \"%s\": %s",
+			     out->target, apr_strerror(rv, err, sizeof(err)));
 		return rv;
 	}
 	return APR_SUCCESS;

@@ -8,8 +8,11 @@
 
 typedef struct sip_dest {
 	sips_transport_e transport;
-	const char *host;       /* as written, without IPv6 brackets */
+	const char *host;       /* as written, without IPv6 brackets: the
+				 * name a TLS peer is verified against */
 	apr_port_t port;
+	int port_given;         /* the URI named a port: no SRV */
+	const char *target;     /* the host looked up (an SRV target) */
 	apr_sockaddr_t *addr;   /* first A/AAAA result */
 } sip_dest_t;
 
@@ -25,9 +28,10 @@ int sip_resolve_is_literal(const char *host);
 
 /**
  * Resolve a sip: or sips: URI: transport from the transport= param
- * (sips: always means TLS), port from the URI or 5060 / 5061, address
- * by A/AAAA lookup. Blocking: call off the workers. @p why says what
- * failed.
+ * (sips: always means TLS).  A host name without a port is looked up as
+ * SRV first (RFC 3263 4.2: _sips._tcp, _sip._tcp or _sip._udp), then the
+ * chosen target (or the host itself, on 5060 / 5061) by A/AAAA.
+ * Blocking: call off the workers. @p why says what failed.
  */
 apr_status_t sip_resolve(const char *uri, apr_pool_t *pool, sip_dest_t *out,
 			 char *why, apr_size_t len);

@@ -5,6 +5,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 TOP_SRCDIR = os.environ.get(
@@ -384,3 +385,80 @@ class Baresip:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class FakeDns:
+    """A DNS server on 127.0.0.1:53 for a daemon run under dns_namespace:
+    @records maps (name, qtype) to a list of rdata bytes; other names get
+    NXDOMAIN, known names without that type an empty answer.  With
+    silent=True it answers nothing (a dead server)."""
+
+    A, AAAA, SRV = 1, 28, 33
+
+    def __init__(self, records=None, silent=False):
+        import struct
+        self.struct = struct
+        self.records = records or {}
+        self.silent = silent
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 53))
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def srv(priority, weight, port, target):
+        import struct
+        return struct.pack("!HHH", priority, weight, port) + \
+            FakeDns.encode_name(target)
+
+    @staticmethod
+    def encode_name(name):
+        return b"".join(bytes([len(p)]) + p.encode()
+                        for p in name.strip(".").split(".")) + b"\0"
+
+    def _serve(self):
+        while self.running:
+            try:
+                data, src = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            labels, i = [], 12
+            while i < len(data) and data[i]:
+                labels.append(data[i + 1:i + 1 + data[i]].decode())
+                i += 1 + data[i]
+            qname = ".".join(labels).lower()
+            qtype = self.struct.unpack("!H", data[i + 1:i + 3])[0]
+            question = data[12:i + 5]
+            self.queries.append((qname, qtype))
+            if self.silent:
+                continue
+            known = any(n == qname for n, _ in self.records)
+            answers = self.records.get((qname, qtype), [])
+            flags = 0x8180 if known else 0x8183  # NXDOMAIN otherwise
+            reply = data[:2] + self.struct.pack("!HHHHH", flags, 1,
+                                                len(answers), 0, 0)
+            reply += question
+            for rdata in answers:
+                reply += b"\xc0\x0c" + self.struct.pack(
+                    "!HHIH", qtype, 1, 60, len(rdata)) + rdata
+            self.sock.sendto(reply, src)
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def dns_namespace(sw, tmp_path, options=""):
+    """Run @sw in its own mount namespace whose /etc/resolv.conf names
+    the FakeDns on 127.0.0.1."""
+    resolv = os.path.join(str(tmp_path), "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 127.0.0.1\n%s" % options)
+    sw.wrapper = ["unshare", "-m", "sh", "-c",
+                  'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]

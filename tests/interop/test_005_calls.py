@@ -907,17 +907,11 @@ def test_slow_dns_for_a_trunk_holds_no_worker(tmp_path):
     """A trunk whose name the DNS server never answers: the switch (one
     worker) keeps taking other calls while the lookup waits, and the
     trunk call fails with 503 once the lookup gives up."""
-    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    dns.bind(("127.0.0.1", 53))  # takes queries, answers none
-    dns.setblocking(False)
-    resolv = os.path.join(str(tmp_path), "resolv.conf")
-    with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.1\noptions timeout:8 attempts:1\n")
+    from sbtest import FakeDns, dns_namespace
+    dns = FakeDns(silent=True)
     sw = call_switch(tmp_path)
     sw.threads = 1
-    # Its own mount namespace, where /etc/resolv.conf names our server.
-    sw.wrapper = ["unshare", "-m", "sh", "-c",
-                  'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]
+    dns_namespace(sw, tmp_path, "options timeout:8 attempts:1\n")
     add_extensions(sw, '''
     <extension name="slow">
       <condition field="destination_number" expression="^slow$">
@@ -946,8 +940,48 @@ def test_slow_dns_for_a_trunk_holds_no_worker(tmp_path):
         rc, out = sipp_wait(slow, timeout=40)
         assert rc == 0, out + sw.log()
         assert grep(r"SB02610 .*trunk\.slow\.test", sw.log()), sw.log()
-        query = dns.recv(512)
-        assert b"\x05trunk\x04slow\x04test" in query, query
+        assert ("trunk.slow.test", FakeDns.A) in dns.queries, dns.queries
+    finally:
+        dns.close()
+        sw.stop()
+
+
+def test_trunk_domain_found_by_dns_srv(tmp_path):
+    """RFC 3263: sip:uas@DOMAIN without a port asks _sip._udp.DOMAIN for
+    SRV, and the INVITE goes to the chosen target's address and port (the
+    lower priority wins; the other target does not exist)."""
+    from sbtest import FakeDns, dns_namespace
+    uas_port = free_port(socket.SOCK_DGRAM)
+    dns = FakeDns({
+        ("_sip._udp.trunk.srv.test", FakeDns.SRV): [
+            FakeDns.srv(20, 0, 5999, "backup.srv.test"),
+            FakeDns.srv(10, 5, uas_port, "uas.srv.test")],
+        ("uas.srv.test", FakeDns.A): [socket.inet_aton("127.0.0.1")],
+        ("uas.srv.test", FakeDns.AAAA): [],
+    })
+    sw = call_switch(tmp_path)
+    dns_namespace(sw, tmp_path)
+    add_extensions(sw, '''
+    <extension name="srv">
+      <condition field="destination_number" expression="^srv$">
+        <action application="bridge" data="sip/internal/uas@trunk.srv.test"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        uas = sipp_bg("call_uas.xml", 0, "u1", service="uas",
+                      local_port=uas_port, extra=("-key", "rtp_port", "9"))
+        time.sleep(0.3)
+        code, out = caller(sw, "1000", "srv")
+        assert code == 0, out + sw.log()
+        rc, out = sipp_wait(uas)
+        assert rc == 0, out
+        log = sw.log()
+        assert grep(r"SB02615 .*trunk\.srv\.test: SRV target uas\.srv\.test "
+                    r"port %d" % uas_port, log), log
+        assert grep(r"SB02612 .* over udp to 127\.0\.0\.1:%d" % uas_port,
+                    log), log
+        assert ("_sip._udp.trunk.srv.test", FakeDns.SRV) in dns.queries
     finally:
         dns.close()
         sw.stop()

@@ -31,21 +31,22 @@ static struct {
 	int stopping;
 } resolver;
 
+/* Under resolver.lock. */
 static void job_unlink(job_t *j)
 {
-	apr_thread_mutex_lock(resolver.lock);
 	if (j->prev)
 		j->prev->next = j->next;
 	else
 		resolver.live = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	apr_thread_mutex_unlock(resolver.lock);
 }
 
 static void job_free(job_t *j)
 {
+	apr_thread_mutex_lock(resolver.lock);
 	job_unlink(j);
+	apr_thread_mutex_unlock(resolver.lock);
 	apr_pool_destroy(j->pool);
 }
 
@@ -177,12 +178,7 @@ void sip_resolve_shutdown(void)
 		if (j->posted)
 			continue;
 		j->cb(j->baton, APR_EOF, NULL, "shutting down");
-		if (j->prev)
-			j->prev->next = j->next;
-		else
-			resolver.live = j->next;
-		if (j->next)
-			j->next->prev = j->prev;
+		job_unlink(j);
 		apr_pool_destroy(j->pool);
 	}
 	apr_thread_mutex_unlock(resolver.lock);

@@ -210,9 +210,10 @@ void call_2xx_clear(call_leg_t *leg, call_2xx_t *r);
 /* call_media.c */
 /** A leg: take its offer (the INVITE body); 488 sent on failure. */
 apr_status_t call_media_inbound_offer(call_leg_t *a);
-/** The SDP we offer to B (derived from A's offer). */
-const char *call_media_offer_for(call_leg_t *b, call_leg_t *a,
-				 apr_size_t *len);
+/** The SDP we offer to B (derived from A's offer); SB_ECONFIG (logged)
+ * when B's SRTP policy cannot be met (488), SB_ELIMIT: no RTP port. */
+apr_status_t call_media_offer_for(call_leg_t *b, call_leg_t *a,
+				  const char **sdp, apr_size_t *len);
 /** B answered (or early media): learn its SDP, link streams. */
 apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp);
 /** A leg: settle its SRTP against its offer and policy (before any

@@ -204,8 +204,10 @@ static int originate_one(bridge_t *br, const char *target,
 
 		sb_log(SB_LOG_NOTICE, "SB02624", "bridge: %s not called: %s",
 		       uri, sb_strerror(rv, err, sizeof(err)));
-		bridge_fail_one(br, rv == SB_EFLOWGONE ||
-					    apr_table_get(mine, "sip_reg_aor")
+		/* 488: this leg's SRTP policy cannot be met (DESIGN 6). */
+		bridge_fail_one(br, rv == SB_ECONFIG ? 488
+				    : rv == SB_EFLOWGONE ||
+					      apr_table_get(mine, "sip_reg_aor")
 				    ? 480
 				    : 503);
 		return 0;

@@ -179,21 +179,22 @@ static void srtp_refused(const call_leg_t *leg, const char *why)
 	       leg->inbound ? "A" : "B", why ? why : "SRTP policy not met");
 }
 
-const char *call_media_offer_for(call_leg_t *b, call_leg_t *a,
-				 apr_size_t *len)
+apr_status_t call_media_offer_for(call_leg_t *b, call_leg_t *a,
+				  const char **sdp, apr_size_t *len)
 {
 	const char *why = NULL;
 
 	if (!a || !a->remote_sdp)
-		return NULL;
+		return SB_ENOTFOUND;
 	if (!b->stream && sb_media_stream_open(call_media(), rtp_bind_ip(b),
 					       &b->stream) != APR_SUCCESS)
-		return NULL;
+		return SB_ELIMIT;
 	if (call_srtp_offer(b, &why) != APR_SUCCESS) {
 		srtp_refused(b, why);
-		return NULL;
+		return SB_ECONFIG;
 	}
-	return describe(b, a->remote_sdp, len);
+	*sdp = describe(b, a->remote_sdp, len);
+	return *sdp ? APR_SUCCESS : APR_ENOMEM;
 }
 
 const char *call_media_offered_suite(const call_leg_t *a)
@@ -245,13 +246,18 @@ apr_status_t call_media_answer_from(call_leg_t *b, const sip_msg_t *resp)
 	call_leg_t *a = b->bridge ? call_bridge_a(b->bridge) : b->peer;
 	sdp_session_t *sdp;
 	apr_status_t rv;
+	int i;
 
 	if (parse_body(b, resp, &sdp) != APR_SUCCESS)
 		return b->remote_sdp ? APR_SUCCESS : SB_EMALFORMED;
+	if (!relayed_media(sdp, &i))
+		return SB_ENOTFOUND;
+	/* Keys before the address: a packet latched before its keys
+	 * would be relayed as it came, encrypted, to a plain leg. */
+	if ((rv = answered_srtp(b, sdp)) != APR_SUCCESS)
+		return rv;
 	rv = learn_peer(b, sdp);
 	if (rv != APR_SUCCESS)
-		return rv;
-	if ((rv = answered_srtp(b, sdp)) != APR_SUCCESS)
 		return rv;
 	b->remote_sdp = sdp;
 	if (a && a->stream)
@@ -271,9 +277,12 @@ apr_status_t call_media_late_answer(call_leg_t *a, const sip_msg_t *ack)
 		goto refused;
 	why = "no audio stream we can relay in the ACK's answer";
 	m = relayed_media(sdp, &i);
-	if (!m || learn_peer(a, sdp) != APR_SUCCESS)
+	if (!m)
 		goto refused;
 	if (call_srtp_answered(a, m, &why) != APR_SUCCESS)
+		goto refused;
+	why = "no address in the ACK's answer";
+	if (learn_peer(a, sdp) != APR_SUCCESS)
 		goto refused;
 	a->remote_sdp = sdp;
 	return APR_SUCCESS;
@@ -390,8 +399,8 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 		if (ro->is_invite)
 			call_leg_send_ack(p, ro->cseq);
 		if (parse_body(p, resp, &ans) == APR_SUCCESS &&
-		    learn_peer(p, ans) == APR_SUCCESS &&
-		    answered_srtp(p, ans) == APR_SUCCESS) {
+		    answered_srtp(p, ans) == APR_SUCCESS &&
+		    learn_peer(p, ans) == APR_SUCCESS) {
 			p->remote_sdp = ans;
 			call_srtp_install(l);
 			body = describe(l, ans, &body_len);

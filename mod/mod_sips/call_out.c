@@ -141,15 +141,15 @@ static void answer_timeout(void *baton)
 
 static apr_status_t send_invite(call_leg_t *b, call_leg_t *a)
 {
-	const char *sdp;
+	const char *sdp = NULL;
 	apr_size_t sdp_len = 0;
 	const char *timeout;
 	sip_build_t sb;
 	apr_status_t rv;
 
-	sdp = call_media_offer_for(b, a, &sdp_len);
-	if (!sdp)
-		return SB_EMALFORMED;
+	rv = call_media_offer_for(b, a, &sdp, &sdp_len);
+	if (rv != APR_SUCCESS)
+		return rv;
 	call_leg_request(b, b->pool, "INVITE", ++b->dlg.local_cseq, &sb);
 	sip_build_add(&sb, "Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE");
 	sip_build_body(&sb, "application/sdp", sdp, sdp_len);
@@ -224,7 +224,7 @@ static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 		rv = start_invite(b, b->bridge ? call_bridge_a(b->bridge)
 					       : NULL);
 	if (rv != APR_SUCCESS)
-		b_failed(b, 503);
+		b_failed(b, rv == SB_ECONFIG ? 488 : 503);
 }
 
 /* A host name: looked up off the worker; the INVITE goes when it is. */

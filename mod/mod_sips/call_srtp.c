@@ -43,9 +43,11 @@ void call_srtp_policy_parse(const char *value, srtp_mode_e dflt,
 			    srtp_policy_t *out)
 {
 	const char *colon = value ? strchr(value, ':') : NULL;
+	const char *suites = colon ? colon + 1 : NULL;
 	apr_size_t len = value ? (colon ? (apr_size_t)(colon - value)
 					: strlen(value))
 			       : 0;
+	sb_srtp_suite_t first;
 
 	out->mode = dflt;
 	if (value && len) {
@@ -59,8 +61,12 @@ void call_srtp_policy_parse(const char *value, srtp_mode_e dflt,
 		else
 			/* mandatory, true, yes, 1, or a bare suite list */
 			out->mode = SRTP_MANDATORY;
+		/* A bare list ("AES_CM_128_HMAC_SHA1_80:AEAD_AES_256_GCM")
+		 * is the suites themselves, first one included. */
+		if (sb_srtp_suite_parse(value, strcspn(value, ":|, "), &first))
+			suites = value;
 	}
-	out->nsuites = colon ? parse_suites(colon + 1, out->suites) : 0;
+	out->nsuites = suites ? parse_suites(suites, out->suites) : 0;
 	if (!out->nsuites) {
 		memcpy(out->suites, defaults.suites, sizeof(out->suites));
 		out->nsuites = defaults.n;

@@ -17,6 +17,18 @@
 static mod_sips_t sips;
 static sb_media_t *sips_media;
 
+/*
+ * The certificate expiry check: at start (profile_start), after each
+ * reload-tls, and every cert_check_interval seconds (vars.xml, a day by
+ * default) on worker 0, whose timer heap holds the node.
+ */
+static struct {
+	sb_worker_t *worker;
+	sb_timer_t timer;
+	apr_interval_time_t period;
+	int running;
+} cert_watch;
+
 sips_profile_t *mod_sips_profile_find(const char *name)
 {
 	sips_profile_t *p;
@@ -45,7 +57,7 @@ static void load_dialplan(sb_runtime_t *rt)
 		return;
 	if (sb_dialplan_load(&dp, sb_runtime_config(rt), sb_app_known, NULL,
 			     pool, &err) != APR_SUCCESS) {
-		sb_log(SB_LOG_ERR, "SB02110", "%s:%d: %s; %s",
+		sb_log(SB_LOG_ERR, "SB02119", "%s:%d: %s; %s",
 		       err.file, err.line, err.msg,
 		       "the previous dialplan stays in use");
 		apr_pool_destroy(pool);
@@ -174,13 +186,93 @@ apr_status_t mod_sips_profile_from_config(mod_sips_t *m, const char *name,
 
 static void sips_shutdown(sb_runtime_t *rt);
 
-/* The directory is read again on reloadxml; profiles keep running. */
+static void cert_watch_tick(void *baton)
+{
+	apr_interval_time_t next = cert_watch.period;
+	sips_profile_t *p;
+
+	(void)baton;
+	/*
+	 * Commands hold the lock while they wait for a worker (profile
+	 * stop): blocking here could wait for ourselves. Busy: soon again.
+	 */
+	if (apr_thread_mutex_trylock(sips.lock) == APR_SUCCESS) {
+		for (p = sips.profiles; p; p = p->next)
+			if (p->running)
+				profile_check_certs(p, apr_time_now());
+		apr_thread_mutex_unlock(sips.lock);
+	} else {
+		next = apr_time_from_sec(1);
+	}
+	if (cert_watch.running)
+		sb_timer_start(cert_watch.worker, &cert_watch.timer, next,
+			       cert_watch_tick, NULL);
+}
+
+static void cert_watch_arm(void *baton)
+{
+	(void)baton;
+	sb_timer_start(cert_watch.worker, &cert_watch.timer,
+		       cert_watch.period, cert_watch_tick, NULL);
+}
+
+static void cert_watch_disarm(void *baton)
+{
+	(void)baton;
+	sb_timer_stop(cert_watch.worker, &cert_watch.timer);
+}
+
+static void cert_watch_start(sb_runtime_t *rt)
+{
+	const char *secs;
+	long n = 0;
+
+	sb_runtime_config_rdlock(rt);
+	secs = sb_vars_get(sb_config_vars(sb_runtime_config(rt)),
+			   "cert_check_interval");
+	if (secs)
+		n = atol(secs);
+	sb_runtime_config_unlock(rt);
+	memset(&cert_watch, 0, sizeof(cert_watch));
+	cert_watch.period = apr_time_from_sec(n > 0 ? n : 86400);
+	cert_watch.worker = sb_loop_worker(sb_runtime_loop(rt), 0);
+	cert_watch.running = 1;
+	sb_worker_call(cert_watch.worker, cert_watch_arm, NULL);
+}
+
+static void cert_watch_stop(void)
+{
+	if (!cert_watch.running)
+		return;
+	cert_watch.running = 0;
+	sb_worker_call(cert_watch.worker, cert_watch_disarm, NULL);
+}
+
+/* SIGHUP and reloadxml: every TLS profile takes its files anew; one
+ * whose new files are broken keeps serving the old ones. */
+static void reload_tls_all(void)
+{
+	char why[1024];
+	sips_profile_t *p;
+
+	apr_thread_mutex_lock(sips.lock);
+	for (p = sips.profiles; p; p = p->next)
+		if (p->running && p->tls)
+			profile_reload_tls(p, why, sizeof(why));
+	apr_thread_mutex_unlock(sips.lock);
+}
+
+/*
+ * reloadxml and SIGHUP: TLS files, the directory and the dialplan are
+ * read again; profiles keep running.
+ */
 static apr_status_t sips_reload(sb_runtime_t *rt)
 {
 	directory_t *dir;
 	apr_pool_t *pool;
 	apr_status_t rv;
 
+	reload_tls_all();
 	rv = apr_pool_create(&pool, NULL);
 	if (rv != APR_SUCCESS)
 		return rv;
@@ -236,6 +328,7 @@ static apr_status_t sips_load(sb_runtime_t *rt, apr_pool_t *pool)
 	sips_commands_register(&sips);
 	reg_commands_register(&sips);
 	reg_sweep_start(&sips);
+	cert_watch_start(rt);
 	if (!started) {
 		sb_log(SB_LOG_CRIT, "SB02108", "mod_sips: no profile started");
 		sips_shutdown(rt);
@@ -249,6 +342,7 @@ static void sips_shutdown(sb_runtime_t *rt)
 	sips_profile_t *p, *next;
 
 	(void)rt;
+	cert_watch_stop();
 	reg_sweep_stop(&sips);
 	call_shutdown();
 	reg_commands_unregister();

@@ -86,16 +86,77 @@ apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
 	return rv;
 }
 
-static void warn_expiry(sips_profile_t *p)
+/* One certificate against the expiry bands; quiet while it is fine. */
+static int check_cert(const sips_profile_t *p, const cert_info_t *ci,
+		      const char *what, const char *file, apr_time_t now)
 {
-	const cert_info_t *ci = &p->tls->cert;
+	int band = cert_info_band(ci, now, p->settings.cert_warn_days);
+	int days = cert_info_days_left(ci, now);
 
-	if (ci->days_left > (int)p->settings.cert_warn_days)
-		return;
-	sb_log(SB_LOG_WARNING, "SB02110",
-	       "profile %s: certificate \"%s\" in %s expires in %d days (%s)",
-	       p->name, ci->subject, p->tls->agent_path, ci->days_left,
-	       ci->not_after);
+	if (band < 0)
+		sb_log(SB_LOG_ERR, "SB02114",
+		       "profile %s: %s \"%s\" in %s expired %d day(s) ago "
+		       "(%s): replace it and run sips profile %s reload-tls",
+		       p->name, what, ci->subject, file, -days, ci->not_after,
+		       p->name);
+	else if (band == 7)
+		sb_log(SB_LOG_ERR, "SB02113",
+		       "profile %s: %s \"%s\" in %s expires in %d days (%s), "
+		       "within 7 days: renew it now",
+		       p->name, what, ci->subject, file, days, ci->not_after);
+	else if (band > 0)
+		sb_log(SB_LOG_WARNING, "SB02110",
+		       "profile %s: %s \"%s\" in %s expires in %d days (%s), "
+		       "within %d days: renew it soon",
+		       p->name, what, ci->subject, file, days, ci->not_after,
+		       band);
+	return band != 0;
+}
+
+unsigned profile_check_certs(const sips_profile_t *p, apr_time_t now)
+{
+	const tls_ctx_t *t = p->tls;
+	unsigned found = 0;
+	int i;
+
+	if (!t)
+		return 0;
+	found += (unsigned)check_cert(p, &t->cert, "certificate",
+				      t->agent_path, now);
+	for (i = 0; t->cas && i < t->cas->nelts; i++)
+		found += (unsigned)check_cert(
+			p, &APR_ARRAY_IDX(t->cas, i, cert_info_t),
+			"CA certificate", t->cafile_path, now);
+	return found;
+}
+
+apr_status_t profile_reload_tls(sips_profile_t *p, char *why, apr_size_t len)
+{
+	const cert_info_t *ci;
+	apr_status_t rv;
+
+	if (!p->running || !p->tls) {
+		apr_snprintf(why, len, "profile %s %s", p->name,
+			     p->running ? "has tls off" : "is not running");
+		return SB_ENOTFOUND;
+	}
+	rv = tls_ctx_reload(p->tls, &p->settings, why, len);
+	if (rv != APR_SUCCESS) {
+		sb_log(SB_LOG_ERR, "SB02116",
+		       "profile %s: reload-tls refused, the certificate in "
+		       "service stays: %s",
+		       p->name, why);
+		return rv;
+	}
+	ci = &p->tls->cert;
+	sb_log(SB_LOG_NOTICE, "SB02115",
+	       "profile %s: TLS reloaded from %s: certificate \"%s\" serial "
+	       "%s expires %s (%d days); new connections get it, open ones "
+	       "keep theirs",
+	       p->name, p->tls->agent_path, ci->subject, ci->serial,
+	       ci->not_after, cert_info_days_left(ci, apr_time_now()));
+	profile_check_certs(p, apr_time_now());
+	return APR_SUCCESS;
 }
 
 typedef struct watch_call {
@@ -182,8 +243,7 @@ apr_status_t profile_start(sips_profile_t *p)
 	       p->settings.tls ? ", tls port " : "",
 	       p->settings.tls ? apr_itoa(p->pool, (int)p->settings.tls_sip_port)
 			       : "");
-	if (p->tls)
-		warn_expiry(p);
+	profile_check_certs(p, apr_time_now());
 	return APR_SUCCESS;
 }
 

@@ -65,4 +65,20 @@ apr_status_t profile_start(sips_profile_t *p);
 void profile_stop(sips_profile_t *p);
 void profile_destroy(sips_profile_t *p);
 
+/**
+ * sips profile NAME reload-tls, and SIGHUP: a new TLS context from the
+ * profile's agent.pem and cafile.pem with its settings, swapped in only
+ * if it passes the checks of profile_start (logged, SB02115); else
+ * @p why names the file and the cause (logged, SB02116) and the old one
+ * serves on. Call with the module lock held.
+ */
+apr_status_t profile_reload_tls(sips_profile_t *p, char *why, apr_size_t len);
+
+/**
+ * Log every certificate of @p p (agent.pem, each CA of cafile.pem) that
+ * is within cert-warn-days, 14 or 7 days of expiry or expired; returns
+ * how many. Call with the module lock held (a reload changes them).
+ */
+unsigned profile_check_certs(const sips_profile_t *p, apr_time_t now);
+
 #endif

@@ -25,8 +25,60 @@ static void print_binds(sb_stream_t *out, const sips_profile_t *p)
 	sb_stream_printf(out, "%s\n", any ? "" : " none");
 }
 
-static void print_cert(sb_stream_t *out, const sips_profile_t *p)
+/* What status adds after an expiry date: the band of cert_info_band(). */
+static const char *band_text(int band, apr_pool_t *pool)
 {
+	if (band < 0)
+		return " ERROR: expired, replace it";
+	if (band == 7)
+		return " ERROR: expires within 7 days, renew now";
+	if (band > 0)
+		return apr_psprintf(pool,
+				    " WARNING: renew soon (within %d days)",
+				    band);
+	return "";
+}
+
+static const char *utc_text(apr_time_t t, apr_pool_t *pool)
+{
+	apr_time_exp_t tm;
+	char buf[64];
+	apr_size_t n = 0;
+
+	apr_time_exp_gmt(&tm, t);
+	apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return apr_pstrmemdup(pool, buf, n);
+}
+
+static void print_cas(sb_stream_t *out, const sips_profile_t *p,
+		      apr_time_t now, apr_pool_t *pool)
+{
+	const tls_ctx_t *t = p->tls;
+	int i;
+
+	if (!t->cafile_path) {
+		sb_stream_printf(out, "  cafile: none\n");
+		return;
+	}
+	sb_stream_printf(out, "  cafile: %s, %d CA(s)\n", t->cafile_path,
+			 t->cas ? t->cas->nelts : 0);
+	for (i = 0; t->cas && i < t->cas->nelts; i++) {
+		const cert_info_t *ca = &APR_ARRAY_IDX(t->cas, i, cert_info_t);
+
+		sb_stream_printf(
+			out, "  CA: %s, expires: %s (%d days)%s\n",
+			ca->subject, ca->not_after,
+			cert_info_days_left(ca, now),
+			band_text(cert_info_band(ca, now,
+						 p->settings.cert_warn_days),
+				  pool));
+	}
+}
+
+static void print_cert(sb_stream_t *out, const sips_profile_t *p,
+		       apr_pool_t *pool)
+{
+	apr_time_t now = apr_time_now();
 	const cert_info_t *ci;
 
 	if (!p->tls) {
@@ -39,12 +91,17 @@ static void print_cert(sb_stream_t *out, const sips_profile_t *p)
 	sb_stream_printf(out, "  tls-cert-dir: %s\n", p->settings.tls_cert_dir);
 	sb_stream_printf(out, "  certificate: %s\n", ci->subject);
 	sb_stream_printf(out, "  issuer: %s\n", ci->issuer);
+	sb_stream_printf(out, "  serial: %s\n", ci->serial);
+	sb_stream_printf(out, "  sha256: %s\n", ci->fingerprint);
 	sb_stream_printf(out, "  SANs: %s\n", *ci->sans ? ci->sans : "none");
 	sb_stream_printf(out, "  expires: %s (%d days)%s\n", ci->not_after,
-			 ci->days_left,
-			 ci->days_left <= (int)p->settings.cert_warn_days
-				 ? " WARNING: renew soon"
-				 : "");
+			 cert_info_days_left(ci, now),
+			 band_text(cert_info_band(ci, now,
+						  p->settings.cert_warn_days),
+				   pool));
+	print_cas(out, p, now, pool);
+	sb_stream_printf(out, "  tls loaded: %s (generation %u)\n",
+			 utc_text(p->tls->loaded, pool), p->tls->generation);
 }
 
 static void print_profile(sb_stream_t *out, sips_profile_t *p,
@@ -67,7 +124,7 @@ static void print_profile(sb_stream_t *out, sips_profile_t *p,
 		sb_stream_printf(out, "  tls-version: %s\n",
 				 profile_params_versions_text(
 					 p->settings.tls_versions, pool));
-	print_cert(out, p);
+	print_cert(out, p, pool);
 	if (p->running)
 		sb_stream_printf(out,
 				 "  connections: tcp %u, tls %u; udp datagrams "
@@ -163,6 +220,39 @@ static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 	return rv;
 }
 
+/* Locked: the swap and what status reads of it go one at a time. */
+static apr_status_t reload_tls(sips_profile_t *p, const char *name,
+			       sb_stream_t *out)
+{
+	const cert_info_t *ci;
+	char why[1024];
+	apr_status_t rv;
+
+	if (!p) {
+		sb_stream_printf(out, "no such profile: \"%s\"\n", name);
+		return SB_ENOTFOUND;
+	}
+	rv = profile_reload_tls(p, why, sizeof(why));
+	if (rv == SB_ENOTFOUND) {
+		sb_stream_printf(out, "%s\n", why);
+		return rv;
+	}
+	if (rv != APR_SUCCESS) {
+		sb_stream_printf(out,
+				 "profile %s: reload-tls refused: %s; the "
+				 "certificate in service stays\n",
+				 name, why);
+		return rv;
+	}
+	ci = &p->tls->cert;
+	sb_stream_printf(out,
+			 "profile %s: TLS reloaded: certificate \"%s\" serial "
+			 "%s expires %s (%d days); new connections get it\n",
+			 name, ci->subject, ci->serial, ci->not_after,
+			 cert_info_days_left(ci, apr_time_now()));
+	return APR_SUCCESS;
+}
+
 /* Runs unlocked: a ping waits for the network. */
 static apr_status_t ping_profile(mod_sips_t *m, const char *name,
 				 const char *uri, sb_stream_t *out,
@@ -196,7 +286,7 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 
 	if (!name || !verb) {
 		sb_stream_printf(out, "usage: sips profile NAME "
-				 "start|stop|restart|ping URI\n");
+				 "start|stop|restart|reload-tls|ping URI\n");
 		return APR_EINVAL;
 	}
 	if (!strcmp(verb, "ping"))
@@ -234,9 +324,11 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 		rv = APR_EEXIST;
 	} else if (!strcmp(verb, "start") || !strcmp(verb, "restart")) {
 		rv = restart_profile(m, name, out);
+	} else if (!strcmp(verb, "reload-tls")) {
+		rv = reload_tls(p, name, out);
 	} else {
 		sb_stream_printf(out, "unknown action \"%s\" "
-				 "(start, stop, restart)\n", verb);
+				 "(start, stop, restart, reload-tls)\n", verb);
 		rv = APR_EINVAL;
 	}
 	apr_thread_mutex_unlock(m->lock);
@@ -251,11 +343,12 @@ apr_status_t sips_commands_register(mod_sips_t *m)
 				 "profiles, binds, certificates, connections",
 				 cmd_status, m);
 	if (rv == APR_SUCCESS)
-		rv = sb_control_register("sips profile",
-					 "sips profile NAME start|stop|restart|ping URI|"
-					 "check_sync|notify|options USER@DOMAIN",
-					 "start or stop one profile",
-					 cmd_profile, m);
+		rv = sb_control_register(
+			"sips profile",
+			"sips profile NAME start|stop|restart|reload-tls|"
+			"ping URI|check_sync|notify|options USER@DOMAIN",
+			"start, stop or reload the TLS files of one profile",
+			cmd_profile, m);
 	return rv;
 }
 

@@ -7,6 +7,16 @@
 #include <apr_strings.h>
 #include "tls_ctx.h"
 
+/* One build from the files: swapped in whole, or dropped whole. */
+typedef struct tls_gen {
+	apr_pool_t *pool;
+	SSL_CTX *ssl_ctx;
+	const char *agent_path;
+	const char *cafile_path;
+	cert_info_t cert;
+	apr_array_header_t *cas;
+} tls_gen_t;
+
 /* Passed to the passphrase callback so we can tell "asked, had none". */
 typedef struct passphrase_ask {
 	const char *passphrase;
@@ -32,7 +42,9 @@ static int passphrase_cb(char *buf, int size, int rwflag, void *userdata)
 const char *tls_ctx_openssl_reason(const char *fallback, char *buf,
 				   apr_size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	/* The first error is the cause ("bad end line"); the last one only
+	 * says which layer gave up ("PEM lib"). */
+	unsigned long e = ERR_peek_error();
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
 
 	if (reason)
@@ -43,9 +55,13 @@ const char *tls_ctx_openssl_reason(const char *fallback, char *buf,
 	return buf;
 }
 
-static apr_status_t pool_free_ctx(void *data)
+/* The holder's reference; SSLs still open hold their own. */
+static apr_status_t holder_cleanup(void *data)
 {
-	SSL_CTX_free(data);
+	tls_ctx_t *t = data;
+
+	SSL_CTX_free(t->current);
+	t->current = NULL;
 	return APR_SUCCESS;
 }
 
@@ -124,8 +140,8 @@ static apr_status_t check_readable(const char *path, char *why,
 }
 
 /* agent.pem: certificate, chain and key, which must match and be valid. */
-static apr_status_t load_agent(tls_ctx_t *t, const sips_settings_t *s,
-			       apr_pool_t *pool, char *why, apr_size_t len)
+static apr_status_t load_agent(tls_gen_t *t, const sips_settings_t *s,
+			       char *why, apr_size_t len)
 {
 	passphrase_ask_t ask = { s->tls_passphrase, 0 };
 	SSL_CTX *ctx = t->ssl_ctx;
@@ -175,8 +191,8 @@ static apr_status_t load_agent(tls_ctx_t *t, const sips_settings_t *s,
 		goto done;
 	}
 	cert = SSL_CTX_get0_certificate(ctx);
-	cert_info_read(cert, pool, &t->cert);
-	if (t->cert.days_left < 0) {
+	cert_info_read(cert, t->pool, &t->cert);
+	if (t->cert.expires <= apr_time_now()) {
 		apr_snprintf(why, len, "%s: certificate \"%s\" expired on %s",
 			     t->agent_path, t->cert.subject,
 			     t->cert.not_after);
@@ -195,8 +211,24 @@ done:
 	return rv;
 }
 
+/* What the store holds is what verifies: list it for status and expiry. */
+static void read_cas(tls_gen_t *t)
+{
+	STACK_OF(X509_OBJECT) *objs =
+		X509_STORE_get0_objects(SSL_CTX_get_cert_store(t->ssl_ctx));
+	int i;
+
+	t->cas = apr_array_make(t->pool, 4, sizeof(cert_info_t));
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+		if (ca)
+			cert_info_read(ca, t->pool, apr_array_push(t->cas));
+	}
+}
+
 /* cafile.pem: the CAs client certificates are verified against. */
-static apr_status_t load_cafile(tls_ctx_t *t, const sips_settings_t *s,
+static apr_status_t load_cafile(tls_gen_t *t, const sips_settings_t *s,
 				char *why, apr_size_t len)
 {
 	char reason[256];
@@ -246,41 +278,133 @@ static apr_status_t load_cafile(tls_ctx_t *t, const sips_settings_t *s,
 	if (!s->tls_verify_date)
 		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(t->ssl_ctx),
 					    X509_V_FLAG_NO_CHECK_TIME);
+	read_cas(t);
 	return APR_SUCCESS;
+}
+
+/* Build generation @p g from the files; on failure nothing of it stays. */
+static apr_status_t gen_build(tls_gen_t *g, tls_ctx_t *t,
+			      const sips_settings_t *settings, char *why,
+			      apr_size_t len)
+{
+	char reason[256];
+	apr_status_t rv;
+
+	memset(g, 0, sizeof(*g));
+	rv = apr_pool_create(&g->pool, t->pool);
+	if (rv != APR_SUCCESS) {
+		apr_cpystrn(why, "out of memory", len);
+		return rv;
+	}
+	g->agent_path = t->agent_path;
+	g->cafile_path = t->cafile_name;
+	ERR_clear_error();
+	g->ssl_ctx = SSL_CTX_new(TLS_method());
+	if (!g->ssl_ctx) {
+		apr_snprintf(why, len, "SSL_CTX_new: %s",
+			     tls_ctx_openssl_reason("failed", reason,
+						    sizeof(reason)));
+		rv = SB_ETLS;
+	}
+	if (rv == APR_SUCCESS)
+		rv = setup_protocol(g->ssl_ctx, settings, why, len);
+	if (rv == APR_SUCCESS)
+		rv = load_agent(g, settings, why, len);
+	if (rv == APR_SUCCESS)
+		rv = load_cafile(g, settings, why, len);
+	if (rv != APR_SUCCESS) {
+		SSL_CTX_free(g->ssl_ctx);
+		apr_pool_destroy(g->pool);
+		memset(g, 0, sizeof(*g));
+	}
+	return rv;
 }
 
 apr_status_t tls_ctx_create(tls_ctx_t **out, const sips_settings_t *settings,
 			    apr_pool_t *pool, char *why, apr_size_t len)
 {
 	tls_ctx_t *t = apr_pcalloc(pool, sizeof(*t));
-	char reason[256];
+	tls_gen_t g;
 	apr_status_t rv;
 
 	if (!settings->tls_cert_dir || !*settings->tls_cert_dir) {
 		apr_cpystrn(why, "tls-cert-dir is not set", len);
 		return SB_ECONFIG;
 	}
-	ERR_clear_error();
-	t->ssl_ctx = SSL_CTX_new(TLS_method());
-	if (!t->ssl_ctx) {
-		apr_snprintf(why, len, "SSL_CTX_new: %s",
-			     tls_ctx_openssl_reason("failed", reason,
-						    sizeof(reason)));
-		return SB_ETLS;
-	}
-	apr_pool_cleanup_register(pool, t->ssl_ctx, pool_free_ctx,
-				  apr_pool_cleanup_null);
+	t->pool = pool;
 	t->agent_path = apr_pstrcat(pool, settings->tls_cert_dir, "/agent.pem",
 				    NULL);
-	t->cafile_path = apr_pstrcat(pool, settings->tls_cert_dir,
+	t->cafile_name = apr_pstrcat(pool, settings->tls_cert_dir,
 				     "/cafile.pem", NULL);
-	rv = setup_protocol(t->ssl_ctx, settings, why, len);
-	if (rv == APR_SUCCESS)
-		rv = load_agent(t, settings, pool, why, len);
-	if (rv == APR_SUCCESS)
-		rv = load_cafile(t, settings, why, len);
+	rv = apr_thread_mutex_create(&t->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+	if (rv != APR_SUCCESS) {
+		apr_cpystrn(why, "cannot create a mutex", len);
+		return rv;
+	}
+	rv = gen_build(&g, t, settings, why, len);
 	if (rv != APR_SUCCESS)
 		return rv;
+	t->current = g.ssl_ctx;
+	apr_pool_cleanup_register(pool, t, holder_cleanup,
+				  apr_pool_cleanup_null);
+	t->gen_pool = g.pool;
+	t->cafile_path = g.cafile_path;
+	t->cert = g.cert;
+	t->cas = g.cas;
+	t->generation = 1;
+	t->loaded = apr_time_now();
 	*out = t;
 	return APR_SUCCESS;
+}
+
+apr_status_t tls_ctx_reload(tls_ctx_t *t, const sips_settings_t *settings,
+			    char *why, apr_size_t len)
+{
+	apr_pool_t *old_pool = t->gen_pool;
+	SSL_CTX *old;
+	tls_gen_t g;
+	apr_status_t rv;
+
+	rv = gen_build(&g, t, settings, why, len);
+	if (rv != APR_SUCCESS)
+		return rv;
+	apr_thread_mutex_lock(t->lock);
+	old = t->current;
+	t->current = g.ssl_ctx;
+	apr_thread_mutex_unlock(t->lock);
+	/* Only our reference: connections made from it still hold theirs. */
+	SSL_CTX_free(old);
+	/*
+	 * Workers test cafile_path (tls_verify.c) when they verify servers,
+	 * and then a reload without cafile.pem fails: written only when it
+	 * appears or goes, which happens only while nobody reads it.
+	 */
+	if (!t->cafile_path != !g.cafile_path)
+		t->cafile_path = g.cafile_path;
+	t->gen_pool = g.pool;
+	t->cert = g.cert;
+	t->cas = g.cas;
+	t->generation++;
+	t->loaded = apr_time_now();
+	apr_pool_destroy(old_pool);
+	return APR_SUCCESS;
+}
+
+SSL *tls_ctx_ssl_new(tls_ctx_t *t)
+{
+	SSL_CTX *ctx;
+	SSL *ssl;
+
+	/* A reference of our own across SSL_new: a reload may drop the
+	 * holder's meanwhile. The lock is held for the pointer only. */
+	apr_thread_mutex_lock(t->lock);
+	ctx = t->current;
+	if (ctx && !SSL_CTX_up_ref(ctx))
+		ctx = NULL;
+	apr_thread_mutex_unlock(t->lock);
+	if (!ctx)
+		return NULL;
+	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);
+	return ssl;
 }

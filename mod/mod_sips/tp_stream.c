@@ -534,7 +534,7 @@ static void conn_tls_begin(stream_conn_t *c)
 	apr_os_sock_t fd;
 
 	apr_os_sock_get(&fd, c->sock);
-	c->ssl = SSL_new(p->tls->ssl_ctx);
+	c->ssl = tls_ctx_ssl_new(p->tls);
 	if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;

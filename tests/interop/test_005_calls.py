@@ -534,7 +534,7 @@ def test_dialplan_errors_named_with_file_and_line(tmp_path):
     sw.start()
     try:
         log = sw.log()
-        assert grep(r"SB02110 .*zz_test\.xml:5: dialplan: .*", log), log
+        assert grep(r"SB02119 .*zz_test\.xml:5: dialplan: .*", log), log
         # Calls find no route (404); the switch keeps running.
         code, out = failing_caller(sw, tmp_path, "1000", "1001", 404)
         assert code == 0, out

@@ -432,23 +432,37 @@ void call_bridge_leg_gone(call_leg_t *leg, int cause)
 		sb_session_hangup(peer->session, cause);
 }
 
-/* ${sips_contact(user@domain)}: a dial string per live binding. */
+/*
+ * ${sips_contact(user@domain)}: a dial string per live binding.  As in
+ * FreeSWITCH, "PROFILE/user@domain" keeps that profile's bindings only;
+ * a profile of "*" means any profile.
+ */
 static apr_status_t fn_sips_contact(void *baton, const char *arg,
 				    const apr_table_t *vars, apr_pool_t *pool,
 				    const char **result)
 {
 	const char *profile = apr_table_get(vars, "sip_profile");
+	const char *only = NULL;
 	apr_array_header_t *views;
 	const char *out = "";
 	char *aor = apr_pstrdup(pool, arg);
+	char *slash;
 	int i;
 
 	(void)baton;
 	apr_collapse_spaces(aor, aor);
+	if ((slash = strchr(aor, '/')) != NULL) {
+		*slash = '\0';
+		only = strcmp(aor, "*") ? aor : NULL;
+		aor = slash + 1;
+	}
 	views = reg_index_lookup(aor, pool);
 	for (i = 0; i < views->nelts; i++) {
 		const reg_view_t *v = &APR_ARRAY_IDX(views, i, reg_view_t);
 		const char *contact = v->b.contact;
+
+		if (only && (!v->b.profile || strcmp(v->b.profile, only)))
+			continue;
 
 		/* What the phone really registered over, not what its
 		 * Contact claims (DESIGN 6). */

@@ -985,3 +985,35 @@ def test_trunk_domain_found_by_dns_srv(tmp_path):
     finally:
         dns.close()
         sw.stop()
+
+
+def test_sofia_contact_profile_forms(tmp_path):
+    """FreeSWITCH's ${sofia_contact(*/user@domain)} finds the phone on any
+    profile; PROFILE/user@domain only on that one (else not registered)."""
+    sw = call_switch(tmp_path)
+    add_extensions(sw, '''
+    <extension name="any_profile">
+      <condition field="destination_number" expression="^any1001$">
+        <action application="bridge"
+                data="${sofia_contact(*/1001@${domain_name})}"/>
+      </condition>
+    </extension>
+    <extension name="other_profile">
+      <condition field="destination_number" expression="^ext1001$">
+        <action application="bridge"
+                data="${sofia_contact(external/1001@${domain_name})}"/>
+      </condition>
+    </extension>''')
+    sw.start()
+    try:
+        callee = phone(sw, "1001")
+        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
+                        timeout=10), bindings(sw)
+        code, out = failing_caller(sw, tmp_path, "1000", "ext1001", 480)
+        assert code == 0, out + sw.log()
+        code, out = caller(sw, "1000", "any1001")
+        assert code == 0, out + sw.log()
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out
+    finally:
+        sw.stop()

@@ -389,6 +389,24 @@ def switch_pki(sw):
     sw.make_demo_pki()
 
 
+def lift_source_limits(sw, profile):
+    """A bench is one source pushing thousands of messages and
+    handshakes a second: the per-source attack limits (on by default)
+    would measure themselves, and Kamailio runs without any."""
+    import sbtest
+    for name in ("tls-handshake-rate", "max-msg-rate", "max-udp-rate",
+                 "auth-block-failures"):
+        sbtest.set_param(sw, profile, name, "0")
+
+
+def limits_fired(sw, profile, name):
+    """How often limit @name fired, from `sips status` (its log line is
+    throttled under load, so the log cannot count it)."""
+    out = sw.cli("sips status profile %s" % profile, check=False).stdout
+    m = re.search(r"limits fired:.*?\b%s (\d+)" % re.escape(name), out)
+    return int(m.group(1)) if m else 0
+
+
 def group_memory(pgid):
     """Memory of the live processes of a process group, in KiB: "pss" (the
     proportional set size: pages shared between Kamailio's processes are

@@ -10,7 +10,8 @@ import subprocess
 import time
 
 from benchlib import (BenchError, Tunnel, counter, fill, first_event,
-                      fresh_port, group_cpu, read_stats, switch_pki, tail,
+                      fresh_port, group_cpu, lift_source_limits,
+                      limits_fired, read_stats, switch_pki, tail,
                       wait_listening)
 import sbtest
 
@@ -205,6 +206,7 @@ class Sipsbridge(System):
             for name in ("max-connections", "max-connections-per-ip"):
                 sbtest.set_param(sw, "internal", name,
                                  args.max_connections)
+            lift_source_limits(sw, "internal")
         fill(os.path.join(DATA, "dialplan.xml"),
              os.path.join(sw.conf, "dialplan", "public.xml"),
              {"UAS_PORT": self.uas.tls_port})
@@ -268,8 +270,8 @@ class Sipsbridge(System):
                                                      "[ERROR]"))
 
     def refused(self):
-        """SB02030: a connection refused for max-connections(-per-ip)."""
-        return self.switch.log().count(" SB02030 ")
+        """Connections refused for max-connections(-per-ip)."""
+        return limits_fired(self.switch, "internal", "max-connections")
 
     def open_calls(self):
         out = self.switch.cli("show calls", check=False).stdout

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_hash.h>
-#include "sipsbridge/sb_log.h"
 #include "conn_limits.h"
+#include "src_guard.h"
 
 typedef struct ip_count {
 	unsigned n;
@@ -44,9 +44,10 @@ apr_status_t conn_limits_claim(sips_profile_t *p, sips_transport_e tp,
 	apr_thread_mutex_unlock(p->lock);
 	if (!which)
 		return APR_SUCCESS;
-	sb_log(SB_LOG_WARNING, "SB02030",
-	       "profile %s: %s connection from %s refused: %s reached",
-	       p->name, flow_transport_name(tp), peer, which);
+	/* Throttled: a flood of refusals must not become a flood of lines. */
+	src_guard_log(p, SRC_EV_CONN_LIMIT,
+		      "profile %s: %s connection from %s refused: %s reached",
+		      p->name, flow_transport_name(tp), peer, which);
 	return SB_ELIMIT;
 }
 

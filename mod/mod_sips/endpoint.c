@@ -7,9 +7,11 @@
 #include "endpoint.h"
 #include "call.h"
 #include "call_route.h"
+#include "msg_rate.h"
 #include "registrar.h"
 #include "sip_build.h"
-#include "tp_stream.h"
+#include "src_guard.h"
+#include "tp_stream_private.h"
 
 /* Methods we answer; calls come with the dialplan. */
 #define SIPS_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE"
@@ -19,6 +21,7 @@
 static struct {
 	sb_loop_t *loop;
 	txn_table_t **tables; /* one per worker, by worker index */
+	msg_rate_table_t **rates; /* max-msg-rate buckets, the same way */
 	unsigned n;
 } stack;
 
@@ -36,6 +39,10 @@ static void table_create_here(void *baton)
 	call->rv = txn_table_create(&stack.tables[call->index],
 				    sb_worker_self(), endpoint_send,
 				    sb_worker_pool(sb_worker_self()));
+	if (call->rv == APR_SUCCESS)
+		call->rv = msg_rate_table_create(
+			&stack.rates[call->index],
+			sb_worker_pool(sb_worker_self()));
 }
 
 static void table_destroy_here(void *baton)
@@ -44,6 +51,8 @@ static void table_destroy_here(void *baton)
 
 	txn_table_destroy(stack.tables[call->index]);
 	stack.tables[call->index] = NULL;
+	msg_rate_table_destroy(stack.rates[call->index]);
+	stack.rates[call->index] = NULL;
 }
 
 apr_status_t endpoint_init(sb_loop_t *loop, apr_pool_t *pool)
@@ -53,6 +62,7 @@ apr_status_t endpoint_init(sb_loop_t *loop, apr_pool_t *pool)
 	stack.loop = loop;
 	stack.n = sb_loop_nworkers(loop);
 	stack.tables = apr_pcalloc(pool, stack.n * sizeof(*stack.tables));
+	stack.rates = apr_pcalloc(pool, stack.n * sizeof(*stack.rates));
 	for (i = 0; i < stack.n; i++) {
 		table_call_t call = { i, pool, APR_SUCCESS };
 
@@ -76,6 +86,7 @@ void endpoint_shutdown(void)
 				       table_destroy_here, &call);
 	}
 	stack.tables = NULL;
+	stack.rates = NULL;
 }
 
 /* A flow closed: every worker's client transactions that wait on it
@@ -104,6 +115,8 @@ void endpoint_flow_closed(apr_uint64_t flow_id)
 
 		if (w == self) {
 			txn_table_flow_closed(stack.tables[i], flow_id);
+			/* A flow lives and closes on one worker. */
+			msg_rate_forget(stack.rates[i], flow_id);
 			continue;
 		}
 		fc = malloc(sizeof(*fc));
@@ -294,6 +307,39 @@ static int require_unsupported(const sip_msg_t *req, const char **tag)
 	return 0;
 }
 
+/*
+ * A source blocked for failed authentications (auth-block-failures) gets
+ * no digest work, no transaction and no call leg for what would need
+ * one: 403 over TCP/TLS, where the source is real; nothing over UDP,
+ * where it may be forged and an answer would only feed a scanner.
+ */
+static int blocked_source(sips_profile_t *p, const sip_msg_t *req,
+			  const sip_target_t *from)
+{
+	int udp = from->transport == SIPS_TP_UDP;
+	unsigned left;
+
+	if (req->method != SIP_METHOD_REGISTER &&
+	    !(req->method == SIP_METHOD_INVITE && p->settings.auth_calls &&
+	      !to_has_tag(req)))
+		return 0;
+	left = src_guard_blocked(p, from->peer_ip);
+	if (!left)
+		return 0;
+	src_guard_log(p, SRC_EV_AUTH_BLOCKED,
+		      "profile %s: %s from %s:%d over %s %s: source blocked "
+		      "for failed authentications (%us left)",
+		      p->name,
+		      req->method == SIP_METHOD_REGISTER ? "REGISTER"
+							 : "INVITE",
+		      from->peer_ip, from->peer_port,
+		      flow_transport_name(from->transport),
+		      udp ? "dropped" : "answered 403", left);
+	if (!udp)
+		endpoint_respond(NULL, req, from, 403, "Source Blocked", NULL);
+	return 1;
+}
+
 static void receive_request(sips_profile_t *p, const sip_msg_t *req,
 			    const sip_target_t *from)
 {
@@ -302,6 +348,8 @@ static void receive_request(sips_profile_t *p, const sip_msg_t *req,
 	const char *tag;
 	txn_rx_e what;
 
+	if (blocked_source(p, req, from))
+		return;
 	if (!table ||
 	    txn_server_receive(table, req, from, &p->timers, &what, &txn,
 			       &cancelled) != APR_SUCCESS)
@@ -357,11 +405,14 @@ typedef struct handover {
 	char buf[];
 } handover_t;
 
+static void receive(sips_profile_t *p, const char *buf, apr_size_t len,
+		    const sip_target_t *from, int handed);
+
 static void handover_run(void *baton)
 {
 	handover_t *h = baton;
 
-	endpoint_receive(h->profile, h->buf, h->len, &h->from);
+	receive(h->profile, h->buf, h->len, &h->from, 1);
 	free(h);
 }
 
@@ -388,26 +439,90 @@ static int handed_over(sips_profile_t *p, const sip_msg_t *msg,
 	return 1;
 }
 
+/*
+ * max-msg-rate, on the connection's own worker (@p msg NULL: it did not
+ * parse). Connections the switch
+ * opened (trunks, peers it chose) are not limited: the limit protects
+ * it from what connects to it. Over the rate a request gets 503 with
+ * Retry-After (RFC 3261 21.5.4) and anything else is dropped; a
+ * connection that stays over it for msg-rate-close seconds is closed.
+ */
+static int over_msg_rate(sips_profile_t *p, const sip_msg_t *msg,
+			 const sip_target_t *from)
+{
+	static const char *const retry[] = { "Retry-After", "1", NULL };
+	const sips_settings_t *s = &p->settings;
+	sb_worker_t *self = sb_worker_self();
+	stream_conn_t *c;
+	msg_rate_e verdict;
+
+	if (from->transport == SIPS_TP_UDP || !s->max_msg_rate || !self ||
+	    !stack.rates)
+		return 0;
+	c = flow_owner_here(from->flow_id);
+	if (!c || c->is_client)
+		return 0;
+	verdict = msg_rate_check(stack.rates[sb_worker_index(self)], s,
+				 from->flow_id, apr_time_now());
+	if (verdict == MSG_RATE_PASS)
+		return 0;
+	if (verdict == MSG_RATE_CLOSE) {
+		src_guard_log(p, SRC_EV_MSG_RATE_CLOSE,
+			      "profile %s: flow %" APR_UINT64_T_FMT
+			      " from %s closed: over max-msg-rate (%u/s) for "
+			      "%us (msg-rate-close)",
+			      p->name, from->flow_id, c->peer, s->max_msg_rate,
+			      s->msg_rate_close);
+		/* The free is deferred: the framing loop sees CLOSED. */
+		stream_conn_close(c, "over max-msg-rate (msg-rate-close)");
+		return 1;
+	}
+	src_guard_log(p, SRC_EV_MSG_RATE,
+		      "profile %s: flow %" APR_UINT64_T_FMT " from %s over "
+		      "max-msg-rate (%u/s, burst %u): %s",
+		      p->name, from->flow_id, c->peer, s->max_msg_rate,
+		      s->max_msg_burst,
+		      msg && msg->is_request && msg->method != SIP_METHOD_ACK
+			      ? "request answered 503"
+			      : "message dropped");
+	if (msg && msg->is_request && msg->method != SIP_METHOD_ACK)
+		endpoint_respond(NULL, msg, from, 503, NULL, retry);
+	return 1;
+}
+
 void endpoint_receive(sips_profile_t *p, const char *buf, apr_size_t len,
 		      const sip_target_t *from)
+{
+	receive(p, buf, len, from, 0);
+}
+
+/* @p handed: a copy handed over by the flow's worker, checked there. */
+static void receive(sips_profile_t *p, const char *buf, apr_size_t len,
+		    const sip_target_t *from, int handed)
 {
 	sip_limits_t lim = { p->settings.max_msg_size,
 			     p->settings.max_headers };
 	sip_parse_error_t err;
 	sip_msg_t *msg = malloc(sizeof(*msg));
+	int parsed;
 
 	if (!msg)
 		return;
 	memset(msg, 0, sizeof(*msg));
 	memset(&err, 0, sizeof(err));
-	if (sip_parse_msg(msg, buf, len, &lim, &err) != APR_SUCCESS) {
+	parsed = sip_parse_msg(msg, buf, len, &lim, &err) == APR_SUCCESS;
+	/* Malformed messages count too: a flood of them gets no 400s. */
+	if (!handed && over_msg_rate(p, parsed ? msg : NULL, from)) {
+		/* answered 503, dropped, or the connection closed */
+	} else if (!parsed) {
 		reject_malformed(p, msg, &err, from);
-	} else if (handed_over(p, msg, from)) {
+	} else if (!handed && handed_over(p, msg, from)) {
 		/* the owner worker handles it */
 	} else if (msg->is_request) {
 		receive_request(p, msg, from);
 	} else if (endpoint_txn_table() &&
-		   txn_client_receive(endpoint_txn_table(), msg) != APR_SUCCESS &&
+		   txn_client_receive(endpoint_txn_table(), msg) !=
+			   APR_SUCCESS &&
 		   !call_out_stray_2xx(msg)) {
 		sb_log(SB_LOG_DEBUG, "SB02202",
 		       "profile %s: stray %d response from %s:%d dropped",

@@ -46,6 +46,7 @@ typedef struct sips_profile {
 	apr_uint64_t handshakes_ok;
 	apr_uint64_t handshakes_failed;
 	apr_uint64_t udp_datagrams;
+	struct src_guard *guard; /* per-source limits (src_guard.c) */
 	apr_time_t last_ping; /* all-reg-options-ping, sweep thread only */
 
 	struct sips_profile *next;

@@ -85,6 +85,13 @@ static const profile_param_t params[] = {
 	    "TLS 1.3 suites (empty: OpenSSL's default)"),
 	ROW("tls-timeout", PARAM_UINT, tls_timeout, "10", 1, 3600,
 	    "seconds a new connection has to complete its TLS handshake"),
+	ROW("tls-handshake-rate", PARAM_UINT, tls_handshake_rate, "20", 0,
+	    1000000, "TLS handshakes a second one source IP may start (0: no "
+	    "limit); over it a new connection is closed before its handshake"),
+	ROW("tls-handshake-burst", PARAM_UINT, tls_handshake_burst, "100", 1,
+	    1000000, "TLS handshakes one source IP may start at once before "
+	    "tls-handshake-rate applies (phones behind one NAT after a "
+	    "restart)"),
 	ROW("cert-warn-days", PARAM_UINT, cert_warn_days, "30", 0, 3650,
 	    "warn when agent.pem expires within this many days"),
 	ROW("timer-T1", PARAM_UINT, timer_t1_ms, "500", 10, 10000,
@@ -108,6 +115,27 @@ static const profile_param_t params[] = {
 	    1000000, "most open TCP+TLS connections of the profile"),
 	ROW("max-connections-per-ip", PARAM_UINT, max_connections_per_ip,
 	    "128", 1, 1000000, "most open TCP+TLS connections from one IP"),
+	ROW("max-msg-rate", PARAM_UINT, max_msg_rate, "200", 0, 1000000,
+	    "SIP messages a second one accepted TCP/TLS connection may send "
+	    "(0: no limit); over it requests get 503 with Retry-After"),
+	ROW("max-msg-burst", PARAM_UINT, max_msg_burst, "400", 1, 10000000,
+	    "messages one connection may send at once before max-msg-rate "
+	    "applies"),
+	ROW("msg-rate-close", PARAM_UINT, msg_rate_close, "10", 0, 3600,
+	    "seconds a connection may stay over max-msg-rate before it is "
+	    "closed (0: never closed)"),
+	ROW("max-udp-rate", PARAM_UINT, max_udp_rate, "200", 0, 1000000,
+	    "UDP datagrams a second from one source IP (0: no limit); over it "
+	    "they are dropped unanswered (source addresses can be forged)"),
+	ROW("max-udp-burst", PARAM_UINT, max_udp_burst, "400", 1, 10000000,
+	    "UDP datagrams one source IP may send at once before max-udp-rate "
+	    "applies"),
+	ROW("max-tracked-sources", PARAM_UINT, max_tracked_sources, "8192",
+	    64, 1000000, "source IPs (IPv6: /64s) the per-source limits "
+	    "remember; the oldest unblocked one is forgotten first"),
+	ROW("limit-log-interval", PARAM_UINT, limit_log_interval, "10", 1,
+	    3600, "a limit that keeps firing is logged once, then as one "
+	    "summary line per this many seconds"),
 	ROW("reg-min-expires", PARAM_UINT, reg_min_expires, "60", 1, 86400,
 	    "shortest registration accepted (423 with Min-Expires below)"),
 	ROW("reg-max-expires", PARAM_UINT, reg_max_expires, "7200", 1,
@@ -116,6 +144,14 @@ static const profile_param_t params[] = {
 	    604800, "registration time when the phone names none"),
 	ROW("auth-max-failures", PARAM_UINT, auth_max_failures, "3", 1, 100,
 	    "wrong digest answers from one source for one user before 403"),
+	ROW("auth-block-failures", PARAM_UINT, auth_block_failures, "10", 0,
+	    100000, "failed authentications from one source IP within "
+	    "auth-block-window that block it (0: never blocked)"),
+	ROW("auth-block-window", PARAM_UINT, auth_block_window, "60", 1, 86400,
+	    "seconds over which auth-block-failures are counted"),
+	ROW("auth-block-time", PARAM_UINT, auth_block_time, "300", 1, 604800,
+	    "seconds a blocked source gets no digest work: its REGISTERs (and "
+	    "INVITEs with auth-calls) get 403 over TCP/TLS, none over UDP"),
 	ROW("auth-algorithms", PARAM_STRING, auth_algorithms, "MD5", 0, 0,
 	    "digest challenges offered, in order: MD5, SHA-256 (some phones, "
 	    "baresip among them, fail on any challenge they cannot do)"),

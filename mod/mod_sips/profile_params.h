@@ -69,6 +69,18 @@ typedef struct sips_settings {
 	int all_reg_options_ping;
 	unsigned ping_mean_interval;
 	unsigned flow_timer;
+	unsigned tls_handshake_rate;
+	unsigned tls_handshake_burst;
+	unsigned auth_block_failures;
+	unsigned auth_block_window;
+	unsigned auth_block_time;
+	unsigned max_msg_rate;
+	unsigned max_msg_burst;
+	unsigned msg_rate_close;
+	unsigned max_udp_rate;
+	unsigned max_udp_burst;
+	unsigned max_tracked_sources;
+	unsigned limit_log_interval;
 } sips_settings_t;
 
 /** Fill @p s with every default of the table. */

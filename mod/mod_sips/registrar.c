@@ -12,13 +12,29 @@
 #include "reg_index.h"
 #include "registrar.h"
 #include "sip_build.h"
+#include "src_guard.h"
+
+/*
+ * Wrong answers per source and user are kept a while, in a bounded
+ * table: guessing over many names or from many addresses must not grow
+ * it without end. What is forgotten here the per-source block of
+ * src_guard.c still counts.
+ */
+#define FAILURES_MAX 16384
+#define FAILURES_TTL apr_time_from_sec(600)
+
+typedef struct failure {
+	unsigned n;
+	apr_time_t last;
+	char key[]; /* "ip user" */
+} failure_t;
 
 static struct {
 	apr_thread_rwlock_t *dir_lock;
 	directory_t *dir;
 	apr_pool_t *dir_pool;
 	apr_thread_mutex_t *fail_lock;
-	apr_hash_t *failures; /* "ip user" -> unsigned count (malloc) */
+	apr_hash_t *failures; /* "ip user" -> failure_t (malloc) */
 	apr_pool_t *pool;
 } reg;
 
@@ -121,34 +137,69 @@ const dir_user_t *registrar_user(const char *id, const char *domain,
 	return copy;
 }
 
+static void failure_drop(failure_t *f)
+{
+	apr_hash_set(reg.failures, f->key, APR_HASH_KEY_STRING, NULL);
+	free(f);
+}
+
+/*
+ * The table is full (fail_lock held): forget the stale entries, and all
+ * of them if that is not enough. Amortised: one scan per FAILURES_MAX
+ * new entries at worst.
+ */
+static void failures_trim(apr_time_t now)
+{
+	apr_hash_index_t *hi;
+	int pass;
+
+	for (pass = 0; pass < 2 && apr_hash_count(reg.failures) >= FAILURES_MAX;
+	     pass++)
+		/* Deleting the current entry keeps the iteration valid. */
+		for (hi = apr_hash_first(NULL, reg.failures); hi;
+		     hi = apr_hash_next(hi)) {
+			failure_t *f = apr_hash_this_val(hi);
+
+			if (pass || now - f->last > FAILURES_TTL)
+				failure_drop(f);
+		}
+}
+
 /* Wrong answers per source and user; returns the count after this one. */
 static unsigned failure_count(const char *ip, const char *user, int add)
 {
+	apr_time_t now = apr_time_now();
 	char key[320];
-	unsigned *n;
+	failure_t *f;
+	unsigned n = 0;
 
 	apr_snprintf(key, sizeof(key), "%s %s", ip, user);
 	apr_thread_mutex_lock(reg.fail_lock);
-	n = apr_hash_get(reg.failures, key, APR_HASH_KEY_STRING);
-	if (add > 0 && !n) {
+	f = apr_hash_get(reg.failures, key, APR_HASH_KEY_STRING);
+	if (f && (add < 0 || now - f->last > FAILURES_TTL)) {
+		failure_drop(f);
+		f = NULL;
+	}
+	if (add > 0 && !f) {
 		apr_size_t klen = strlen(key) + 1;
 
-		n = calloc(1, sizeof(*n) + klen);
-		if (n) {
-			memcpy(n + 1, key, klen);
-			apr_hash_set(reg.failures, n + 1, APR_HASH_KEY_STRING,
-				     n);
+		if (apr_hash_count(reg.failures) >= FAILURES_MAX)
+			failures_trim(now);
+		f = calloc(1, sizeof(*f) + klen);
+		if (f) {
+			memcpy(f->key, key, klen);
+			apr_hash_set(reg.failures, f->key, APR_HASH_KEY_STRING,
+				     f);
 		}
 	}
-	if (n && add > 0)
-		(*n)++;
-	if (n && add < 0) {
-		apr_hash_set(reg.failures, n + 1, APR_HASH_KEY_STRING, NULL);
-		free(n);
-		n = NULL;
+	if (f && add > 0) {
+		f->n++;
+		f->last = now;
 	}
+	if (f)
+		n = f->n;
 	apr_thread_mutex_unlock(reg.fail_lock);
-	return n ? *n : 0;
+	return n;
 }
 
 typedef struct reg_req {
@@ -255,6 +306,8 @@ static int authenticate(reg_req_t *r)
 		       "%s: %s from %s:%d: no such user; 403",
 		       r->proxy ? "call" : "registrar", r->aor,
 		       r->from->peer_ip, r->from->peer_port);
+		/* Scanners guess names as well as passwords. */
+		src_guard_auth_failed(r->p, r->from->peer_ip);
 		endpoint_respond(r->txn, r->req, r->from, 403, NULL, NULL);
 		return -1;
 	}
@@ -276,10 +329,12 @@ static int authenticate(reg_req_t *r)
 		return -1;
 	}
 	fails = failure_count(r->from->peer_ip, r->user, 1);
+	src_guard_auth_failed(r->p, r->from->peer_ip);
 	sb_log(SB_LOG_WARNING, "SB02411",
 	       "%s: authentication of %s from %s:%d failed (%s), "
 	       "%u of %u",
-	       r->proxy ? "call" : "registrar", r->aor, r->from->peer_ip, r->from->peer_port,
+	       r->proxy ? "call" : "registrar", r->aor, r->from->peer_ip,
+	       r->from->peer_port,
 	       res == DIGEST_OK ? "username differs from To"
 				: digest_result_text(res),
 	       fails, r->p->settings.auth_max_failures);

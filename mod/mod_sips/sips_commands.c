@@ -7,6 +7,7 @@
 #include "mod_sips.h"
 #include "reg_commands.h"
 #include "sips_ping.h"
+#include "src_guard.h"
 
 static void print_binds(sb_stream_t *out, const sips_profile_t *p)
 {
@@ -133,6 +134,8 @@ static void print_profile(sb_stream_t *out, sips_profile_t *p,
 				 "%" APR_UINT64_T_FMT "\n",
 				 conns[SIPS_TP_TCP], conns[SIPS_TP_TLS], dgrams,
 				 ok, failed);
+	if (p->running)
+		src_guard_print(out, p);
 }
 
 static sips_profile_t *find_profile(mod_sips_t *m, const char *name)

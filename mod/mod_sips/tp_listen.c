@@ -3,10 +3,18 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
 #include "endpoint.h"
+#include "src_guard.h"
 #include "tp_listen.h"
 #include "tp_stream.h"
 
 #define LISTEN_BACKLOG 511
+/*
+ * Work per wake-up is capped so that a flood on one socket cannot hold
+ * the listen worker (the pollset is level-triggered: the rest waits for
+ * the next turn, after the worker's other flows and timers).
+ */
+#define UDP_READS_PER_WAKEUP 256
+#define ACCEPTS_PER_WAKEUP 64
 
 apr_status_t listener_bind(sips_listener_t *l, const char *ip,
 			   apr_pool_t *pool, char *why, apr_size_t len)
@@ -17,6 +25,17 @@ apr_status_t listener_bind(sips_listener_t *l, const char *ip,
 	char err[128];
 	apr_status_t rv;
 
+	/* The per-source limits come with the first listener: nothing
+	 * reaches a profile before it listens. */
+	if (!l->profile->guard) {
+		rv = src_guard_create(l->profile);
+		if (rv != APR_SUCCESS) {
+			apr_snprintf(why, len, "no memory for %u tracked "
+				     "sources (max-tracked-sources)",
+				     l->profile->settings.max_tracked_sources);
+			return rv;
+		}
+	}
 	rv = apr_sockaddr_info_get(&sa, ip, APR_UNSPEC, (apr_port_t)l->port,
 				   0, pool);
 	if (rv != APR_SUCCESS) {
@@ -24,7 +43,8 @@ apr_status_t listener_bind(sips_listener_t *l, const char *ip,
 			     apr_strerror(rv, err, sizeof(err)));
 		return rv;
 	}
-	rv = apr_socket_create(&sock, sa->family, udp ? SOCK_DGRAM : SOCK_STREAM,
+	rv = apr_socket_create(&sock, sa->family,
+			       udp ? SOCK_DGRAM : SOCK_STREAM,
 			       udp ? APR_PROTO_UDP : APR_PROTO_TCP, pool);
 	if (rv == APR_SUCCESS && !udp)
 		rv = apr_socket_opt_set(sock, APR_SO_REUSEADDR, 1);
@@ -64,7 +84,7 @@ static void udp_on_readable(void *baton, apr_int16_t revents)
 	apr_uint64_t n = 0;
 
 	(void)revents;
-	for (;;) {
+	while (n < UDP_READS_PER_WAKEUP) {
 		apr_size_t len = sizeof(buf);
 
 		memset(&from, 0, sizeof(from));
@@ -80,6 +100,11 @@ static void udp_on_readable(void *baton, apr_int16_t revents)
 		from.peer_port = from.peer.port;
 		apr_sockaddr_ip_getbuf(from.peer_ip, sizeof(from.peer_ip),
 				       &from.peer);
+		/* Over max-udp-rate: dropped before any parsing, unanswered
+		 * (a forged source must not turn us into a reflector). */
+		if (!src_guard_udp_ok(l->profile, from.peer_ip,
+				      from.peer_port))
+			continue;
 		endpoint_receive(l->profile, buf, len, &from);
 	}
 	if (n) {
@@ -92,9 +117,10 @@ static void udp_on_readable(void *baton, apr_int16_t revents)
 static void stream_on_acceptable(void *baton, apr_int16_t revents)
 {
 	sips_listener_t *l = baton;
+	unsigned accepted;
 
 	(void)revents;
-	for (;;) {
+	for (accepted = 0; accepted < ACCEPTS_PER_WAKEUP; accepted++) {
 		apr_socket_t *sock;
 		apr_pool_t *pool;
 		apr_status_t rv;
@@ -121,6 +147,8 @@ static void stream_on_acceptable(void *baton, apr_int16_t revents)
 
 apr_status_t listener_watch(sips_listener_t *l, sb_worker_t *worker)
 {
+	/* Summaries of the limits run where the listeners do. */
+	src_guard_start(l->profile, worker);
 	return sb_io_add(worker, &l->io, l->sock, APR_POLLIN,
 			 l->transport == SIPS_TP_UDP ? udp_on_readable
 						     : stream_on_acceptable,
@@ -129,6 +157,10 @@ apr_status_t listener_watch(sips_listener_t *l, sb_worker_t *worker)
 
 void listener_close(sips_listener_t *l)
 {
+	/* A no-op unless started, which was on this (the listen) worker;
+	 * a profile that failed early has listeners never bound. */
+	if (l->profile)
+		src_guard_stop(l->profile);
 	if (!l->sock)
 		return;
 	sb_io_remove(&l->io);

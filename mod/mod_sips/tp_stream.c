@@ -11,6 +11,7 @@
 #include "sipsbridge/sb_log.h"
 #include "conn_limits.h"
 #include "endpoint.h"
+#include "src_guard.h"
 #include "tls_verify.h"
 #include "tp_stream_private.h"
 
@@ -187,11 +188,11 @@ static void conn_msg_timeout(void *baton)
 {
 	stream_conn_t *c = baton;
 
-	sb_log(SB_LOG_WARNING, "SB02031",
-	       "profile %s: slow sender on flow %" APR_UINT64_T_FMT
-	       " from %s: message not complete after %us (msg-timeout)",
-	       c->profile->name, c->flow_id, c->peer,
-	       c->profile->settings.msg_timeout);
+	src_guard_log(c->profile, SRC_EV_MSG_TIMEOUT,
+		      "profile %s: slow sender on flow %" APR_UINT64_T_FMT
+		      " from %s: message not complete after %us (msg-timeout)",
+		      c->profile->name, c->flow_id, c->peer,
+		      c->profile->settings.msg_timeout);
 	conn_close(c, "slow sender: msg-timeout");
 }
 
@@ -207,12 +208,12 @@ static int conn_keep_tail(stream_conn_t *c, const char *tail, apr_size_t len)
 		return 0;
 	}
 	if (++c->chunks > s->max_msg_chunks) {
-		sb_log(SB_LOG_WARNING, "SB02032",
-		       "profile %s: slow sender on flow %" APR_UINT64_T_FMT
-		       " from %s: message in more than %u pieces "
-		       "(max-msg-chunks)",
-		       c->profile->name, c->flow_id, c->peer,
-		       s->max_msg_chunks);
+		src_guard_log(c->profile, SRC_EV_MSG_CHUNKS,
+			      "profile %s: slow sender on flow %"
+			      APR_UINT64_T_FMT " from %s: message in more "
+			      "than %u pieces (max-msg-chunks)",
+			      c->profile->name, c->flow_id, c->peer,
+			      s->max_msg_chunks);
 		conn_close(c, "slow sender: max-msg-chunks");
 		return -1;
 	}
@@ -267,12 +268,15 @@ static void conn_frame(stream_conn_t *c, const char *data, apr_size_t len)
 		}
 		if (rv == SB_EINCOMPLETE)
 			break;
-		sb_log(SB_LOG_WARNING, "SB02033",
-		       "profile %s: flow %" APR_UINT64_T_FMT " from %s: %s",
-		       c->profile->name, c->flow_id, c->peer,
-		       rv == SB_ETOOBIG
-			       ? "message over max-msg-size or max-headers"
-			       : "message without a valid Content-Length");
+		src_guard_log(c->profile, SRC_EV_BAD_FRAME,
+			      "profile %s: flow %" APR_UINT64_T_FMT
+			      " from %s: %s",
+			      c->profile->name, c->flow_id, c->peer,
+			      rv == SB_ETOOBIG
+				      ? "message over max-msg-size or "
+					"max-headers"
+				      : "message without a valid "
+					"Content-Length");
 		conn_close(c, rv == SB_ETOOBIG ? "message too big"
 					       : "unframeable message");
 		return;
@@ -481,11 +485,12 @@ static void conn_handshake_timeout(void *baton)
 {
 	stream_conn_t *c = baton;
 
-	sb_log(SB_LOG_WARNING, "SB02012",
-	       "profile %s: TLS handshake not finished within tls-timeout "
-	       "(%us), flow %" APR_UINT64_T_FMT " from %s",
-	       c->profile->name, c->profile->settings.tls_timeout, c->flow_id,
-	       c->peer);
+	/* Throttled: thousands of slow-loris connections, one line. */
+	src_guard_log(c->profile, SRC_EV_HANDSHAKE_TIMEOUT,
+		      "profile %s: TLS handshake not finished within "
+		      "tls-timeout (%us), flow %" APR_UINT64_T_FMT " from %s",
+		      c->profile->name, c->profile->settings.tls_timeout,
+		      c->flow_id, c->peer);
 	apr_thread_mutex_lock(c->profile->lock);
 	c->profile->handshakes_failed++;
 	apr_thread_mutex_unlock(c->profile->lock);
@@ -651,8 +656,15 @@ void stream_conn_accepted(sips_profile_t *p, sips_transport_e tp,
 			     sa->family == APR_INET6 ? "[%s]:%u" : "%s:%u", ip,
 			     (unsigned)sa->port);
 	}
-	if (conn_limits_claim(p, tp, c->from.peer_ip, c->peer) !=
-	    APR_SUCCESS) {
+	/*
+	 * Over tls-handshake-rate the connection is closed here, on the
+	 * listen worker, before any SSL object or worker hand-over: a
+	 * handshake flood costs an accept and a close per connection.
+	 */
+	if ((tp == SIPS_TP_TLS &&
+	     !src_guard_handshake_ok(p, c->from.peer_ip, c->peer)) ||
+	    conn_limits_claim(p, tp, c->from.peer_ip, c->peer) !=
+		    APR_SUCCESS) {
 		stream_conn_free(c);
 		return;
 	}

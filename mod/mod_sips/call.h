@@ -120,6 +120,8 @@ apr_status_t call_leg_send(call_leg_t *leg, const char *method,
  * restart) gets a new one, verified again; a phone's flow never is. */
 void call_leg_ensure_flow(call_leg_t *leg);
 /** The same with a baton of the caller's, and the CSeq used. */
+/** BYE on @p leg's dialog; a failure (or no answer) is logged, SB02607. */
+apr_status_t call_leg_bye(call_leg_t *leg);
 apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      const char *ctype, const char *body,
 			      apr_size_t body_len, txn_client_fn fn,

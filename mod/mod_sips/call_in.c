@@ -419,13 +419,6 @@ static apr_status_t op_echo(sb_session_t *s)
 	return APR_SUCCESS;
 }
 
-static void bye_sent(void *baton, const sip_msg_t *resp, int status)
-{
-	(void)baton;
-	(void)resp;
-	(void)status;
-}
-
 static void op_hangup(sb_session_t *s, int cause)
 {
 	call_leg_t *leg = sb_session_leg(s);
@@ -445,7 +438,7 @@ static void op_hangup(sb_session_t *s, int cause)
 	} else {
 		call_2xx_clear(leg, &leg->answer_2xx);
 		call_2xx_clear(leg, &leg->reinvite_2xx);
-		call_leg_send(leg, "BYE", NULL, NULL, 0, bye_sent);
+		call_leg_bye(leg);
 	}
 	leg->state = LEG_ENDING;
 	call_leg_ended(leg, cause);

@@ -433,6 +433,39 @@ apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 				NULL);
 }
 
+/* A BYE's answer comes after its leg is gone: the baton is its name. */
+static void bye_answered(void *baton, const sip_msg_t *resp, int status)
+{
+	char *what = baton;
+
+	/* No answer at all (the phone vanished, its flow closed) shows as
+	 * 408/503 without a response. */
+	if (status >= 300)
+		sb_log(SB_LOG_INFO, "SB02607", "call %s: BYE got %d%s", what,
+		       status, resp ? "" : " (no answer: the peer is gone)");
+	free(what);
+}
+
+apr_status_t call_leg_bye(call_leg_t *leg)
+{
+	const char *id = leg->dlg.call_id ? leg->dlg.call_id : "-";
+	apr_size_t n = strlen(id) + sizeof(" (A leg)");
+	char *what = malloc(n);
+	apr_status_t rv;
+
+	if (!what)
+		return APR_ENOMEM;
+	apr_snprintf(what, n, "%s (%s leg)", id, leg->inbound ? "A" : "B");
+	rv = call_leg_send_ex(leg, "BYE", NULL, NULL, 0, bye_answered, what,
+			      NULL);
+	if (rv != APR_SUCCESS) {
+		sb_log(SB_LOG_INFO, "SB02607", "call %s: BYE not sent: the "
+		       "peer's flow is gone", what);
+		free(what);
+	}
+	return rv;
+}
+
 apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      const char *ctype, const char *body,
 			      apr_size_t body_len, txn_client_fn fn,

@@ -406,13 +406,6 @@ static void send_cancel(call_leg_t *b)
 	apr_pool_destroy(pool);
 }
 
-static void bye_done(void *baton, const sip_msg_t *resp, int status)
-{
-	(void)baton;
-	(void)resp;
-	(void)status;
-}
-
 void call_out_cancel(call_leg_t *b, int cause)
 {
 	sb_timer_stop(b->worker, &b->answer_timer);
@@ -441,7 +434,7 @@ void call_out_cancel(call_leg_t *b, int cause)
 		return;
 	case LEG_UP:
 		b->state = LEG_ENDING;
-		call_leg_send(b, "BYE", NULL, NULL, 0, bye_done);
+		call_leg_bye(b);
 		call_leg_ended(b, cause);
 		return;
 	default:

@@ -104,6 +104,9 @@ def vanish(tmp_path, how):
                         caller.proc.returncode)
         bye_fail = re.findall(r"SB0\d+ [^\n]*(?:BYE)[^\n]*(?:fail|gone|"
                               r"timeout|timed out|408|480|503)[^\n]*", log)
+        if not bye_fail:
+            lost.append("no log line says the BYE to the vanished leg "
+                        "failed")
         line = summary(
             "e vanished phone (%s)" % how,
             "1 call TLS+SRTP <-> UDP with media both ways; callee %s "

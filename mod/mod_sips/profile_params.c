@@ -35,7 +35,8 @@ static const profile_param_t params[] = {
 	ROW("sip-port", PARAM_PORT, sip_port, "5060", 0, 0,
 	    "UDP and TCP port"),
 	ROW("ext-sip-ip", PARAM_STRING, ext_sip_ip, "", 0, 0,
-	    "address put in Via/Contact when behind NAT (empty: sip-ip)"),
+	    "address put in the Contact of call legs when behind NAT "
+	    "(empty: sip-ip); Via keeps sip-ip, with rport"),
 	ROW("rtp-ip", PARAM_STRING, rtp_ip, "", 0, 0,
 	    "address the media relay binds for this profile (empty: sip-ip)"),
 	ROW("ext-rtp-ip", PARAM_STRING, ext_rtp_ip, "", 0, 0,
@@ -52,7 +53,9 @@ static const profile_param_t params[] = {
 	ROW("tls-only", PARAM_BOOL, tls_only, "false", 0, 0,
 	    "no UDP/TCP listeners: TLS only"),
 	ROW("tls-bind-params", PARAM_STRING, tls_bind_params,
-	    "transport=tls", 0, 0, "URI parameters of the TLS contact"),
+	    "transport=tls", 0, 0,
+	    "accepted for FreeSWITCH configs; not used (TLS contacts always "
+	    "carry transport=tls)"),
 	ROW("tls-sip-port", PARAM_PORT, tls_sip_port, "5061", 0, 0,
 	    "TLS port"),
 	ROW("tls-cert-dir", PARAM_STRING, tls_cert_dir, "", 0, 0,

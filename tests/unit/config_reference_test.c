@@ -37,20 +37,7 @@ typedef struct drift {
 	int duplicate;	   /* documented twice */
 } drift_t;
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
+#include "pool_fixture.h"
 
 /* The reference as one string in @p pool, or NULL (the reason printed). */
 static char *read_reference(apr_pool_t *p)
@@ -424,7 +411,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	rc = cmocka_run_group_tests(tests, pool_setup, pool_teardown);
 	apr_terminate();
 	return rc;
 }

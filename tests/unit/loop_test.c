@@ -20,20 +20,7 @@
 #define POSTERS 4
 #define PER_POSTER 10000
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
+#include "pool_fixture.h"
 
 /* Poll @p v until it reaches @p want or 2 s pass. */
 static apr_uint32_t wait_for(apr_uint32_t *v, apr_uint32_t want)
@@ -531,7 +518,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	rc = cmocka_run_group_tests(tests, pool_setup, pool_teardown);
 	apr_terminate();
 	return rc;
 }

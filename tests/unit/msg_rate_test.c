@@ -7,20 +7,7 @@
 #include <apr_general.h>
 #include "msg_rate.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
+#include "pool_fixture.h"
 
 #define SEC(x) ((apr_time_t)((x)*APR_USEC_PER_SEC))
 #define T0 SEC(1000000)
@@ -128,7 +115,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	rc = cmocka_run_group_tests(tests, setup, teardown);
+	rc = cmocka_run_group_tests(tests, pool_setup, pool_teardown);
 	apr_terminate();
 	return rc;
 }

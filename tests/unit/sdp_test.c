@@ -105,20 +105,7 @@ static const char full[] = "v=0\r\n"
 
 static const char *const fixtures[] = {baresip, sipp, polycom, yealink6, full};
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
+#include "pool_fixture.h"
 
 static sdp_session_t *parse_ok(const char *text)
 {
@@ -710,21 +697,17 @@ static void test_copy_and_rewrite(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_baresip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sipp_polycom_ipv6, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_full_session, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_canonical_order, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_attr_helpers, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_direction_and_hold, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_rtcp, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_copy_and_rewrite, setup,
-					    teardown),
+	    pool_test(test_baresip),
+	    pool_test(test_sipp_polycom_ipv6),
+	    pool_test(test_full_session),
+	    pool_test(test_round_trip),
+	    pool_test(test_canonical_order),
+	    pool_test(test_rejects),
+	    pool_test(test_limits),
+	    pool_test(test_attr_helpers),
+	    pool_test(test_direction_and_hold),
+	    pool_test(test_rtcp),
+	    pool_test(test_copy_and_rewrite),
 	};
 	int rv;
 

@@ -9,20 +9,7 @@
 #include <apr_general.h>
 #include "sipsbridge/sb_config.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
+#include "pool_fixture.h"
 
 static void test_set_get_replace(void **state)
 {
@@ -161,16 +148,12 @@ static void test_builtins_stable_and_overridable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_set_get_replace, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expand_unknown, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_expand_not_recursive, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_builtins, setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-		test_builtins_stable_and_overridable, setup, teardown),
+	    pool_test(test_set_get_replace),
+	    pool_test(test_expand),
+	    pool_test(test_expand_unknown),
+	    pool_test(test_expand_not_recursive),
+	    pool_test(test_builtins),
+	    pool_test(test_builtins_stable_and_overridable),
 	};
 	int rc;
 

@@ -1,5 +1,6 @@
 """Helpers for interop tests: the installed switch, its config, a PKI."""
 import os
+import random
 import re
 import shutil
 import signal
@@ -388,7 +389,7 @@ class Baresip:
 
 
 class FakeDns:
-    """A DNS server on 127.0.0.1:53 for a daemon run under dns_namespace:
+    """A DNS server on 127.x.y.z:53 for a daemon run under dns_namespace:
     @records maps (name, qtype) to a list of rdata bytes; other names get
     NXDOMAIN, known names without that type an empty answer.  With
     silent=True it answers nothing (a dead server)."""
@@ -402,7 +403,18 @@ class FakeDns:
         self.silent = silent
         self.queries = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 53))
+        # Port 53 is fixed (resolv.conf names no port): an address of its
+        # own in 127/8 keeps two runs of the tests apart.
+        for _ in range(50):
+            self.ip = "127.0.%d.%d" % (random.randint(1, 254),
+                                       random.randint(2, 254))
+            try:
+                self.sock.bind((self.ip, 53))
+                break
+            except OSError:
+                continue
+        else:
+            raise AssertionError("no free 127/8 address for port 53")
         self.sock.settimeout(0.2)
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -454,11 +466,11 @@ class FakeDns:
         self.sock.close()
 
 
-def dns_namespace(sw, tmp_path, options=""):
+def dns_namespace(sw, tmp_path, dns, options=""):
     """Run @sw in its own mount namespace whose /etc/resolv.conf names
-    the FakeDns on 127.0.0.1."""
+    the FakeDns @dns."""
     resolv = os.path.join(str(tmp_path), "resolv.conf")
     with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.1\n%s" % options)
+        f.write("nameserver %s\n%s" % (dns.ip, options))
     sw.wrapper = ["unshare", "-m", "sh", "-c",
                   'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]

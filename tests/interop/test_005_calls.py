@@ -911,7 +911,7 @@ def test_slow_dns_for_a_trunk_holds_no_worker(tmp_path):
     dns = FakeDns(silent=True)
     sw = call_switch(tmp_path)
     sw.threads = 1
-    dns_namespace(sw, tmp_path, "options timeout:8 attempts:1\n")
+    dns_namespace(sw, tmp_path, dns, "options timeout:8 attempts:1\n")
     add_extensions(sw, '''
     <extension name="slow">
       <condition field="destination_number" expression="^slow$">
@@ -960,7 +960,7 @@ def test_trunk_domain_found_by_dns_srv(tmp_path):
         ("uas.srv.test", FakeDns.AAAA): [],
     })
     sw = call_switch(tmp_path)
-    dns_namespace(sw, tmp_path)
+    dns_namespace(sw, tmp_path, dns)
     add_extensions(sw, '''
     <extension name="srv">
       <condition field="destination_number" expression="^srv$">

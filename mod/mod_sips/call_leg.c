@@ -433,37 +433,52 @@ apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 				NULL);
 }
 
-/* A BYE's answer comes after its leg is gone: the baton is its name. */
+/* A BYE's answer comes after its leg is gone: the baton is its name,
+ * owned by the transaction (freed with it, answered or not). */
 static void bye_answered(void *baton, const sip_msg_t *resp, int status)
 {
-	char *what = baton;
-
 	/* No answer at all (the phone vanished, its flow closed) shows as
 	 * 408/503 without a response. */
 	if (status >= 300)
-		sb_log(SB_LOG_INFO, "SB02607", "call %s: BYE got %d%s", what,
-		       status, resp ? "" : " (no answer: the peer is gone)");
-	free(what);
+		sb_log(SB_LOG_INFO, "SB02607", "call %s: BYE got %d%s",
+		       (const char *)baton, status,
+		       resp ? "" : " (no answer: the peer is gone)");
 }
+
+static apr_status_t free_baton(void *data)
+{
+	free(data);
+	return APR_SUCCESS;
+}
+
+static apr_status_t leg_send(call_leg_t *leg, const char *method,
+			     const char *ctype, const char *body,
+			     apr_size_t body_len, txn_client_fn fn,
+			     void *baton, apr_uint32_t *cseq,
+			     txn_client_t **txn);
 
 apr_status_t call_leg_bye(call_leg_t *leg)
 {
 	const char *id = leg->dlg.call_id ? leg->dlg.call_id : "-";
 	apr_size_t n = strlen(id) + sizeof(" (A leg)");
 	char *what = malloc(n);
+	txn_client_t *txn = NULL;
 	apr_status_t rv;
 
 	if (!what)
 		return APR_ENOMEM;
 	apr_snprintf(what, n, "%s (%s leg)", id, leg->inbound ? "A" : "B");
-	rv = call_leg_send_ex(leg, "BYE", NULL, NULL, 0, bye_answered, what,
-			      NULL);
-	if (rv != APR_SUCCESS) {
+	rv = leg_send(leg, "BYE", NULL, NULL, 0, bye_answered, what, NULL,
+		      &txn);
+	if (rv != APR_SUCCESS || !txn) {
 		sb_log(SB_LOG_INFO, "SB02607", "call %s: BYE not sent: the "
 		       "peer's flow is gone", what);
 		free(what);
+		return rv;
 	}
-	return rv;
+	apr_pool_cleanup_register(txn_client_pool(txn), what, free_baton,
+				  apr_pool_cleanup_null);
+	return APR_SUCCESS;
 }
 
 apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
@@ -471,9 +486,20 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      apr_size_t body_len, txn_client_fn fn,
 			      void *baton, apr_uint32_t *cseq)
 {
+	txn_client_t *txn;
+
+	return leg_send(leg, method, ctype, body, body_len, fn, baton, cseq,
+			&txn);
+}
+
+static apr_status_t leg_send(call_leg_t *leg, const char *method,
+			     const char *ctype, const char *body,
+			     apr_size_t body_len, txn_client_fn fn,
+			     void *baton, apr_uint32_t *cseq,
+			     txn_client_t **txn)
+{
 	apr_pool_t *pool;
 	sip_build_t b;
-	txn_client_t *txn;
 	char *buf;
 	apr_size_t len;
 	apr_status_t rv;
@@ -491,7 +517,7 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 	if (rv == APR_SUCCESS)
 		rv = txn_client_start(endpoint_txn_table(), &leg->dlg.to, buf,
 				      len, &leg->profile->timers, fn, baton,
-				      &txn);
+				      txn);
 	apr_pool_destroy(pool);
 	return rv;
 }

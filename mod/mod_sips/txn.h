@@ -97,6 +97,13 @@ apr_status_t txn_client_start(txn_table_t *table, const sip_target_t *to,
 			      void *baton, txn_client_t **out);
 
 /**
+ * A pool that lives exactly as long as @p c: until it is reaped after its
+ * last callback, or its table is destroyed (shutdown) with no callback at
+ * all.  A baton the transaction owns is freed by a cleanup on it.
+ */
+apr_pool_t *txn_client_pool(txn_client_t *c);
+
+/**
  * Deliver a response to its client transaction (RFC 3261 17.1.3).
  * SB_ENOTFOUND when none matches (a stray response, to be dropped).
  */

@@ -314,3 +314,8 @@ void txn_client_detach(txn_client_t *c)
 		c->baton = NULL;
 	}
 }
+
+apr_pool_t *txn_client_pool(txn_client_t *c)
+{
+	return c->base.pool;
+}

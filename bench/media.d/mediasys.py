@@ -77,12 +77,18 @@ def srtp_library(prefix):
     return lib, "nss" if "libnss3" in deps else "openssl"
 
 
+SRC_MEDIA = os.path.join(os.path.dirname(os.path.dirname(DATA)), "src",
+                         "media")
+
+
 def cost_tool(workdir, lib, tag):
     """srtp_cost linked against the libsrtp2 at `lib` (its headers in
-    ../include beside its lib/, else the system's)."""
+    ../include beside its lib/, else the system's), with sipsbridge's
+    OpenSSL primitives built in (srtp_cost -o installs them)."""
     libdir = os.path.dirname(lib)
     inc = os.path.join(os.path.dirname(libdir), "include")
-    flags = pkg_flags("libcrypto") + ["-ldl", "-lpthread"]
+    flags = ["-I" + SRC_MEDIA] + pkg_flags("libcrypto") + ["-ldl",
+                                                           "-lpthread"]
     if os.path.isdir(os.path.join(inc, "srtp2")) and \
             not libdir.startswith(("/lib", "/usr/lib")):
         flags = ["-I" + inc, "-L" + libdir, "-Wl,-rpath," + libdir,
@@ -90,7 +96,9 @@ def cost_tool(workdir, lib, tag):
     else:
         flags = pkg_flags("libsrtp2") + flags
     return compile_c(os.path.join(workdir, "srtp_cost-" + tag),
-                     ["srtp_cost.c", "srtp_lite.c"], flags)
+                     ["srtp_cost.c", "srtp_lite.c",
+                      os.path.join(SRC_MEDIA, "srtp_openssl_crypto.c")],
+                     flags)
 
 
 class Load:
@@ -186,17 +194,24 @@ class System:
 
 
 class Switch(System):
-    """An installed sipsbridge on a copy of its shipped configuration."""
+    """An installed sipsbridge on a copy of its shipped configuration.
+    `native`: run with SB_SRTP_NATIVE_CRYPTO=1, libsrtp2's own ciphers
+    and HMAC instead of sipsbridge's OpenSSL ones."""
 
-    def __init__(self, procs, root, name, prefix):
+    def __init__(self, procs, root, name, prefix, native=False):
         self.name = name
         super().__init__(procs, root)
         self.prefix = prefix
+        self.native = native
         self.bin = os.path.join(prefix, "bin")
         self.lib, self.crypto = srtp_library(prefix)
-        self.label = "%s (libsrtp2 %s: %s)" % (
-            name, "Debian" if self.lib and self.lib.startswith(
-                ("/lib", "/usr/lib")) else self.lib, self.crypto)
+        self.debian = bool(self.lib and self.lib.startswith(
+            ("/lib", "/usr/lib")))
+        self.primitives = "libsrtp2's own (%s)" % self.crypto if native \
+            else "sipsbridge's OpenSSL"
+        self.label = "%s (libsrtp2 %s: %s; ciphers and HMAC: %s)" % (
+            name, "Debian" if self.debian else self.lib, self.crypto,
+            self.primitives)
 
     def use(self):
         """sbtest's module paths pointed at this install."""
@@ -226,10 +241,13 @@ class Switch(System):
         self.version = (out.stdout or out.stderr).strip().split("\n")[0]
         self.settings = {"threads": args.threads, "rtp_ports": "%d-%d" % (
             lo, hi), "srtp_library": self.lib, "srtp_crypto": self.crypto,
-            "prefix": self.prefix, "signalling": "UDP, "
-            "srtp-sdes-insecure=true, auth-calls=false"}
+            "prefix": self.prefix, "srtp_primitives": self.primitives,
+            "signalling": "UDP, srtp-sdes-insecure=true, auth-calls=false"}
+        # env execs the switch: the process (and its pid) is the switch.
+        env = ["env", "SB_SRTP_NATIVE_CRYPTO=1"] if self.native else \
+            ["env", "-u", "SB_SRTP_NATIVE_CRYPTO"]
         self.proc = self.procs.start(
-            [sbtest.SIPSBRIDGE, "-nf", "-conf", sw.conf, "-run", sw.run_dir,
+            env + [sbtest.SIPSBRIDGE, "-nf", "-conf", sw.conf, "-run", sw.run_dir,
              "-log", sw.log_dir, "-db", sw.db_dir, "-mod", sbtest.MODDIR,
              "-threads", str(args.threads)],
             os.path.join(self.dir, "sipsbridge.out"))

@@ -1,13 +1,16 @@
 /* relay_loop.c — packets/s through one relay thread on loopback, with and
  * without SRTP on the B leg.  Not a unit test: it prints figures.
  *
- *   relay_loop [-m blast|paced] [-c calls] [-t seconds] [-s] [-z bytes]
+ *   relay_loop [-m blast|paced|spread] [-c calls] [-t seconds] [-s] [-z bytes]
  *              [-p first-port]
  *
  * Each call is two linked streams A and B.  One socket stands for every
  * A-side phone, one for every B-side phone (the streams latch to them).
  * blast: A→B as fast as one sender thread can go, spread over the calls.
- * paced: G.711 calls, one packet each way per call every 20 ms.
+ * paced: G.711 calls, one packet each way per call every 20 ms, all calls
+ * in one burst.  spread: the same, each call at its own 0.1 ms slot of
+ * the 20 ms (its B side 10 ms later), as independent phones send: the
+ * relay finds few packets per wakeup unless it paces itself.
  * -s: B's leg is SRTP (AES_CM_128_HMAC_SHA1_80): the relay protects A→B
  * and unprotects B→A; the B-side sender protects what it sends.
  * The relay thread's CPU comes from /proc/self/task/TID/schedstat, so
@@ -37,7 +40,7 @@
 #define KEYLEN 30
 
 typedef struct bench {
-	int paced, srtp;
+	int paced, spread, srtp;
 	unsigned calls, seconds, size;
 	apr_port_t first_port;
 	sb_media_t *media;
@@ -182,16 +185,44 @@ static void out_init(out_batch_t *o)
 	}
 }
 
+/* spread: 200 slots of 0.1 ms per 20 ms period. */
+#define SLOTS 200
+
+static void spread_slot(bench_t *b, out_batch_t *oa, out_batch_t *ob,
+			unsigned slot, unsigned seq)
+{
+	unsigned i;
+
+	for (i = slot; i < b->calls; i += SLOTS)
+		out_add(b, b->fa, oa, i, seq, sb_media_stream_port(b->a[i]),
+			NULL);
+	for (i = (slot + SLOTS / 2) % SLOTS; i < b->calls; i += SLOTS)
+		out_add(b, b->fb, ob, i, seq, sb_media_stream_port(b->b[i]),
+			b->phone_tx);
+	out_flush(b, b->fa, oa);
+	out_flush(b, b->fb, ob);
+}
+
 static void *sender_main(void *arg)
 {
 	static out_batch_t oa, ob;
 	bench_t *b = arg;
 	apr_time_t tick = apr_time_now();
-	unsigned seq = 0, i;
+	unsigned seq = 0, i, slot;
 
 	out_init(&oa);
 	out_init(&ob);
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		if (b->spread) {
+			for (slot = 0; slot < SLOTS; slot++) {
+				spread_slot(b, &oa, &ob, slot, seq);
+				tick += apr_time_from_msec(20) / SLOTS;
+				if (tick > apr_time_now())
+					apr_sleep(tick - apr_time_now());
+			}
+			seq++;
+			continue;
+		}
 		for (i = 0; i < b->calls; i++) {
 			out_add(b, b->fa, &oa, i, seq,
 				sb_media_stream_port(b->a[i]), NULL);
@@ -245,10 +276,12 @@ static void *receiver_main(void *arg)
 }
 
 /* Nanoseconds the relay thread has run, from the kernel's scheduler. */
-static unsigned long long relay_cpu_ns(void)
+/* A number from the relay thread's /proc file @p file: the first
+ * field of schedstat (CPU ns), or the line @p key of status. */
+static unsigned long long relay_thread_read(const char *file, const char *key)
 {
-	char path[300], comm[32];
-	unsigned long long ns = 0;
+	char path[300], line[128];
+	unsigned long long v = 0;
 	struct dirent *e;
 	FILE *f;
 	DIR *d = opendir("/proc/self/task");
@@ -259,26 +292,35 @@ static unsigned long long relay_cpu_ns(void)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    strncmp(comm, "sb-relay-", 9) == 0) {
+		if (!fgets(line, sizeof(line), f) ||
+		    strncmp(line, "sb-relay-", 9) != 0) {
 			fclose(f);
-			snprintf(path, sizeof(path),
-				 "/proc/self/task/%s/schedstat", e->d_name);
-			f = fopen(path, "r");
-			if (f && fscanf(f, "%llu", &ns) != 1)
-				ns = 0;
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/%s", e->d_name,
+			 file);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			if (!key) {
+				v = strtoull(line, NULL, 10);
+				break;
+			}
+			if (strncmp(line, key, strlen(key)) == 0)
+				v = strtoull(line + strlen(key), NULL, 10);
 		}
 		if (f)
 			fclose(f);
 	}
 	if (d)
 		closedir(d);
-	return ns;
+	return v;
 }
 
 typedef struct snap {
 	apr_time_t at;
-	unsigned long long cpu, relay_in, relayed, dropped, sent, received;
+	unsigned long long cpu, runs, relay_in, relayed, dropped, sent,
+	    received;
 } snap_t;
 
 static void snap_take(bench_t *b, snap_t *s)
@@ -301,7 +343,9 @@ static void snap_take(bench_t *b, snap_t *s)
 	}
 	s->sent = __atomic_load_n(&b->sent, __ATOMIC_RELAXED);
 	s->received = __atomic_load_n(&b->received, __ATOMIC_RELAXED);
-	s->cpu = relay_cpu_ns();
+	s->cpu = relay_thread_read("schedstat", NULL);
+	/* It sleeps once per wakeup (epoll_wait, or its tick's pause). */
+	s->runs = relay_thread_read("status", "voluntary_ctxt_switches:");
 	s->at = apr_time_now();
 }
 
@@ -314,22 +358,26 @@ static void report(bench_t *b, const snap_t *s0, const snap_t *s1)
 	double per_core = cpu > 0 ? RATE(relayed) / cpu : 0;
 
 	printf("mode=%s srtp=%s calls=%u size=%u\n",
-	       b->paced ? "paced" : "blast", b->srtp ? "B-leg" : "off",
-	       b->calls, b->size);
+	       b->spread  ? "spread"
+	       : b->paced ? "paced"
+			  : "blast",
+	       b->srtp ? "B-leg" : "off", b->calls, b->size);
 	printf("  pkt/s: sent %.0f, relay in %.0f, relay out %.0f, "
 	       "received %.0f; relay drops %llu\n",
 	       RATE(sent), RATE(relay_in), RATE(relayed), RATE(received),
 	       s1->dropped - s0->dropped);
 	/* A G.711 call at 20 ms relays 50 packets each way: 100 pkt/s. */
+	printf("  relay thread: %.0f wakeups/s, %.1f packets per wakeup\n",
+	       RATE(runs), RATE(runs) > 0 ? RATE(relayed) / RATE(runs) : 0);
 	printf("  relay thread CPU %.1f%%: %.0f pkt/s per relay core, "
-	       "%.0f us/pkt, ~%.0f G.711 calls per relay core\n",
+	       "%.1f us/pkt, ~%.0f G.711 calls per relay core\n",
 	       cpu * 100, per_core, per_core > 0 ? 1e6 / per_core : 0,
 	       per_core / 100);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay_loop [-m blast|paced] [-c calls] "
+	fprintf(stderr, "usage: relay_loop [-m blast|paced|spread] [-c calls] "
 			"[-t seconds] [-s] [-z bytes] [-p first-port]\n");
 	exit(2);
 }
@@ -343,9 +391,10 @@ static void parse_args(bench_t *b, int argc, char **argv)
 	b->size = 172;
 	b->first_port = 24000;
 	while ((c = getopt(argc, argv, "m:c:t:sz:p:")) != -1) {
-		if (c == 'm')
-			b->paced = strcmp(optarg, "paced") == 0;
-		else if (c == 'c')
+		if (c == 'm') {
+			b->spread = strcmp(optarg, "spread") == 0;
+			b->paced = b->spread || strcmp(optarg, "paced") == 0;
+		} else if (c == 'c')
 			b->calls = (unsigned)atoi(optarg);
 		else if (c == 't')
 			b->seconds = (unsigned)atoi(optarg);

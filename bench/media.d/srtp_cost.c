@@ -4,7 +4,11 @@
  * (srtp_lite), and the UDP syscalls a relay makes per packet.  Not a unit
  * test: it prints figures, one "key value" per line, for bench/media.
  *
- *   srtp_cost [-t seconds per figure] [-n sessions,...] [-k sockets]
+ *   srtp_cost [-t seconds per figure] [-n sessions,...] [-k sockets] [-o]
+ *
+ * -o: sipsbridge's OpenSSL primitives (src/media/srtp_openssl_crypto.c,
+ * built in) replace libsrtp2's AES-CM, AES-GCM and HMAC-SHA1 first, as
+ * sipsbridge does unless SB_SRTP_NATIVE_CRYPTO=1.
  *
  * Before timing anything it checks that libsrtp2 and srtp_lite agree
  * byte for byte, across a sequence-number wrap, and exits 1 if not.
@@ -31,6 +35,7 @@
 #include <openssl/rand.h>
 #include <srtp2/srtp.h>
 #include "srtp_lite.h"
+#include "srtp_crypto_private.h"
 
 #define PKT 172 /* 12 bytes of RTP header + 20 ms of G.711 */
 #define CAP 256
@@ -385,8 +390,7 @@ static void time_relay(unsigned k, int awake)
 		pthread_join(sink_thread, NULL);
 	}
 	printf("%s sockets=%u %.0f\n",
-	       awake ? "relay_loop_wake_ns" : "relay_loop_ns", k,
-	       t / n * 1e9);
+	       awake ? "relay_loop_wake_ns" : "relay_loop_ns", k, t / n * 1e9);
 	for (j = 0; j < k; j++)
 		close(fd[j]);
 	close(ep);
@@ -400,18 +404,21 @@ int main(int argc, char **argv)
 {
 	char list[256] = "1,100,300,1000", *tok, *save = NULL;
 	unsigned sockets = 600;
-	int c;
+	int c, ours = 0;
 
-	while ((c = getopt(argc, argv, "t:n:k:")) != -1) {
+	while ((c = getopt(argc, argv, "t:n:k:o")) != -1) {
 		if (c == 't')
 			opt_seconds = atof(optarg);
 		else if (c == 'n')
 			snprintf(list, sizeof(list), "%s", optarg);
 		else if (c == 'k')
 			sockets = (unsigned)atoi(optarg);
+		else if (c == 'o')
+			ours = 1;
 		else {
-			fprintf(stderr, "usage: srtp_cost [-t seconds] "
-					"[-n sessions,...] [-k sockets]\n");
+			fprintf(stderr,
+				"usage: srtp_cost [-t seconds] "
+				"[-n sessions,...] [-k sockets] [-o]\n");
 			return 2;
 		}
 	}
@@ -419,7 +426,10 @@ int main(int argc, char **argv)
 		die("bad arguments");
 	if (srtp_init() != srtp_err_status_ok)
 		die("srtp_init failed");
+	if (ours && srtp_openssl_crypto_install() != SRTP_OC_ALL)
+		die("sipsbridge's OpenSSL primitives failed their self-tests");
 	print_library();
+	printf("primitives %s\n", ours ? "sipsbridge-openssl" : "libsrtp2");
 	cross_check();
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {

@@ -29,10 +29,15 @@ apr_status_t sb_media_create(sb_media_t **out, const sb_media_config_t *cfg,
 void sb_media_destroy(sb_media_t *media);
 
 /** Binds a free port pair on @p local_ip (IPv4 or IPv6 literal).
- * SB_ELIMIT when the range is exhausted. */
+ * SB_ELIMIT when the range is exhausted.  Open, close, set_peer,
+ * set_srtp, link and set_timeout run on the caller's thread and never
+ * wait for a relay thread to act: at most for the lock it holds while
+ * it handles one socket's packets. */
 apr_status_t sb_media_stream_open(sb_media_t *media, const char *local_ip,
 				  sb_media_stream_t **out);
-/** After return no callback of the stream runs and its ports are free. */
+/** After return no callback of the stream runs and its ports are free
+ * (if the stream's own timeout callback is running, close waits for it
+ * to return, unless called from that callback). */
 void sb_media_stream_close(sb_media_stream_t *s);
 
 apr_port_t sb_media_stream_port(const sb_media_stream_t *s);
@@ -74,8 +79,10 @@ void sb_media_stream_stats(const sb_media_stream_t *s, sb_media_stats_t *out);
 
 /** Called once, from a relay thread, when nothing has arrived from the
  * peer for @p after (counted from this call or the last packet).  0
- * turns it off.  Keep the callback short: post work to a worker; it
- * must not open, close or destroy streams (that would deadlock). */
+ * turns it off.  Keep the callback short: post work to a worker.  It
+ * may read stats, re-arm, open or close streams (its own too), but
+ * must not destroy the relay (that aborts: a thread cannot join
+ * itself). */
 typedef void (*sb_media_timeout_fn)(void *baton);
 void sb_media_stream_set_timeout(sb_media_stream_t *s,
 				 apr_interval_time_t after,

@@ -38,8 +38,16 @@ apr_size_t sb_srtp_suite_key_salt_len(sb_srtp_suite_t suite);
 /** Whether the libsrtp2 in use can run @p suite (checked at init). */
 int sb_srtp_suite_supported(sb_srtp_suite_t suite);
 
-/** Once per process, before any session (thread-safe, idempotent). */
+/** Once per process, before any session (thread-safe, idempotent).
+ * Puts OpenSSL's AES-CM, AES-GCM and HMAC-SHA1 in place of libsrtp2's
+ * own (Debian's libsrtp2 runs NSS, slow per packet) unless the
+ * environment has SB_SRTP_NATIVE_CRYPTO=1. */
 apr_status_t sb_srtp_global_init(void);
+
+/** Whose primitives sessions run: "openssl" (ours, all replaced),
+ * "libsrtp2" (its own: SB_SRTP_NATIVE_CRYPTO=1 or ours failed their
+ * self-tests) or "openssl+libsrtp2" (some replaced). */
+const char *sb_srtp_crypto_name(void);
 
 /** Fresh key + salt from a CSPRNG (OpenSSL RAND_bytes). */
 apr_status_t sb_srtp_keygen(sb_srtp_suite_t suite, unsigned char *out,

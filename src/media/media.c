@@ -1,4 +1,4 @@
-/* media.c — the relay engine: relay threads, port pairs, thread commands. */
+/* media.c — the relay engine: relay threads, port pairs, their sockets. */
 /* recvmmsg, sendmmsg, pthread_setname_np (APR's cflags set it too). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,9 +73,8 @@ static apr_status_t media_thread_init(media_thread_t *t, sb_media_t *m,
 
 	t->media = m;
 	t->index = index;
-	t->tail = &t->head;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->cond, NULL);
+	pthread_mutex_init(&t->list_lock, NULL);
+	pthread_cond_init(&t->list_cond, NULL);
 	t->evfd = -1;
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (t->epfd < 0)
@@ -101,31 +100,37 @@ void media_wake(media_thread_t *t)
 }
 
 /*
- * The caller waits for the relay thread: this is what makes close
- * synchronous (the thread finishes its current batch first).
+ * Callers register a stream's sockets themselves (epoll_ctl is safe
+ * beside a thread in epoll_wait): opening never waits for the relay
+ * thread.  data.ptr NULL is the wakeup descriptor.
  */
-apr_status_t media_call(media_thread_t *t, media_cmd_op_t op,
-			sb_media_stream_t *s)
+apr_status_t media_watch(media_thread_t *t, sb_media_stream_t *s)
 {
-	media_cmd_t c = {.op = op, .s = s};
+	struct epoll_event ev = {.events = EPOLLIN};
+	apr_status_t rv;
+	int k;
 
-	if (media_relay_on_thread(t->media)) {
-		/* Waiting on ourselves (or a peer waiting on us) would hang:
-		 * a timeout callback must post its work to a worker. */
-		fprintf(stderr, "sb_media: stream open/close called from a "
-				"relay thread (timeout callback)\n");
-		abort();
+	for (k = 0; k < 2; k++) {
+		ev.data.ptr = &s->sock[k];
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->sock[k].fd, &ev) < 0) {
+			rv = APR_FROM_OS_ERROR(errno);
+			if (k)
+				epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[0].fd,
+					  NULL);
+			return rv;
+		}
 	}
-	pthread_mutex_lock(&t->lock);
-	*t->tail = &c;
-	t->tail = &c.next;
-	pthread_mutex_unlock(&t->lock);
-	media_wake(t);
-	pthread_mutex_lock(&t->lock);
-	while (!c.done)
-		pthread_cond_wait(&t->cond, &t->lock);
-	pthread_mutex_unlock(&t->lock);
-	return c.rv;
+	return APR_SUCCESS;
+}
+
+/*
+ * No later epoll_wait reports these sockets; an event the thread took
+ * before may still be handled, which media_relay.c allows for.
+ */
+void media_unwatch(media_thread_t *t, sb_media_stream_t *s)
+{
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTP].fd, NULL);
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTCP].fd, NULL);
 }
 
 /* Streams left open are closed here: their descriptors must not leak. */
@@ -138,8 +143,10 @@ static void media_close_leftovers(sb_media_t *m)
 		s = m->slots[i];
 		if (!m->used[i] || !s)
 			continue;
-		close(s->sock[MEDIA_RTP].fd);
-		close(s->sock[MEDIA_RTCP].fd);
+		if (s->sock[MEDIA_RTP].fd >= 0)
+			close(s->sock[MEDIA_RTP].fd);
+		if (s->sock[MEDIA_RTCP].fd >= 0)
+			close(s->sock[MEDIA_RTCP].fd);
 		m->used[i] = 0;
 	}
 }
@@ -152,12 +159,19 @@ static apr_status_t media_shutdown(void *data)
 
 	if (m->stopped)
 		return APR_SUCCESS;
+	if (media_relay_on_thread(m)) {
+		/* A relay thread cannot join itself. */
+		fprintf(stderr, "sb_media: destroyed from a relay thread "
+				"(timeout callback)\n");
+		abort();
+	}
 	m->stopped = 1;
 	for (i = 0; i < m->nthreads; i++) {
 		t = &m->threads[i];
 		if (!t->started)
 			continue;
-		media_call(t, MEDIA_CMD_STOP, NULL);
+		__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+		media_wake(t);
 		pthread_join(t->thread, NULL);
 	}
 	media_close_leftovers(m);
@@ -311,6 +325,7 @@ static sb_media_stream_t *media_slot(sb_media_t *m, unsigned pair)
 	s->pair = pair;
 	s->port = (apr_port_t)(m->base + 2 * pair);
 	s->sock[MEDIA_RTP].s = s->sock[MEDIA_RTCP].s = s;
+	s->sock[MEDIA_RTP].fd = s->sock[MEDIA_RTCP].fd = -1;
 	s->sock[MEDIA_RTP].kind = MEDIA_RTP;
 	s->sock[MEDIA_RTCP].kind = MEDIA_RTCP;
 	m->slots[pair] = s;
@@ -320,15 +335,16 @@ static sb_media_stream_t *media_slot(sb_media_t *m, unsigned pair)
 /*
  * The next free pair after the last one handed out, so a port just
  * closed is the last to be reused: late packets of the old call find
- * nothing.  A pair some other process holds is skipped.
+ * nothing.  A pair some other process holds is skipped.  The bound
+ * sockets go to @p fds: the caller puts them in the stream under its
+ * locks (a relay thread may still hold an event of the slot's last use).
  */
 apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,
-			     socklen_t len, sb_media_stream_t **out)
+			     socklen_t len, sb_media_stream_t **out, int fds[2])
 {
 	apr_status_t rv = SB_ELIMIT;
 	sb_media_stream_t *s;
 	unsigned tries, i;
-	int fds[2];
 
 	pthread_mutex_lock(&m->lock);
 	for (tries = 0; tries < m->npairs; tries++) {
@@ -347,8 +363,6 @@ apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,
 		goto done;
 	m->used[i] = 1;
 	s = media_slot(m, i);
-	s->sock[MEDIA_RTP].fd = fds[0];
-	s->sock[MEDIA_RTCP].fd = fds[1];
 	s->family = local->sa.sa_family;
 	s->addr_len = len;
 	s->thread = media_pick_thread(m);

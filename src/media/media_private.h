@@ -41,6 +41,19 @@
 #define MEDIA_PKT_MAX (MEDIA_SLOT - SB_SRTP_MAX_TRAILER)
 /* Ready descriptors taken per epoll_wait. */
 #define MEDIA_EVENTS 256
+/*
+ * While packets flow a relay thread polls at most once per tick: each
+ * wakeup costs it ~7 us here (scheduler, epoll_wait, a VM exit), more
+ * than relaying a packet, and arrivals spread over time would wake it
+ * for one or two packets each.  It adds at most a tick of delay.  Only
+ * after a batch of fewer than MEDIA_PACE_BELOW events: a larger one
+ * means the thread is behind (or was starved of CPU), and it goes on
+ * at once.
+ */
+#ifndef MEDIA_TICK_NS /* -DMEDIA_TICK_NS=0: no pause, for comparisons */
+#define MEDIA_TICK_NS 1000000L
+#endif
+#define MEDIA_PACE_BELOW 32
 /* Longest sleep of a relay thread: bounds a missed timeout wakeup. */
 #define MEDIA_SCAN_MAX apr_time_from_sec(1)
 
@@ -57,6 +70,10 @@ typedef struct media_sock {
 	sb_media_stream_t *s;
 	int fd;
 	int kind; /* MEDIA_RTP or MEDIA_RTCP */
+	/* Under the stream's rx lock: the wakeup that last read it, and
+	 * whether it is read in batches (see relay_read). */
+	unsigned seen;
+	int burst;
 } media_sock_t;
 
 /* The receive half: the owning relay thread, under lock. */
@@ -98,6 +115,7 @@ struct sb_media_stream {
 	apr_port_t port;
 	int family;	    /* AF_INET or AF_INET6 */
 	socklen_t addr_len; /* of that family's sockaddr */
+	/* fd -1 once closed; changed under both rx and tx locks. */
 	media_sock_t sock[2];
 	/*
 	 * SRTP sessions are made in this pool, kept with the slot and
@@ -106,27 +124,12 @@ struct sb_media_stream {
 	 */
 	pthread_mutex_t ctl;
 	apr_pool_t *srtp_pool;
-	/* The owning thread's list, for the timeout scan: relay thread only. */
+	/* The owning thread's list, for the timeout scan: under list_lock. */
 	sb_media_stream_t *prev, *next;
 	/* Separate lines: the two halves are written by different threads. */
 	media_rx_t rx __attribute__((aligned(64)));
 	media_tx_t tx __attribute__((aligned(64)));
 };
-
-typedef enum media_cmd_op {
-	MEDIA_CMD_ADD,
-	MEDIA_CMD_DEL,
-	MEDIA_CMD_STOP
-} media_cmd_op_t;
-
-/* A request to a relay thread; on the caller's stack, answered at once. */
-typedef struct media_cmd {
-	struct media_cmd *next;
-	media_cmd_op_t op;
-	sb_media_stream_t *s;
-	apr_status_t rv;
-	int done;
-} media_cmd_t;
 
 /* Per-thread packet buffers, preallocated: nothing is allocated per packet. */
 typedef struct media_batch {
@@ -142,18 +145,25 @@ typedef struct media_batch {
 struct media_thread {
 	sb_media_t *media;
 	unsigned index;
-	int epfd;
-	int evfd; /* wakes the thread: commands, earlier timeouts */
+	int epfd; /* streams are added and removed by the callers */
+	int evfd; /* wakes the thread: stop, earlier timeouts */
 	pthread_t thread;
 	int started;
-	/* Command queue, from any thread. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	media_cmd_t *head, **tail;
-	/* Relay thread only. */
+	int stop; /* atomic */
+	/*
+	 * The streams, for the timeout scan.  Callers add and remove under
+	 * list_lock; the scan holds it except while a callback runs
+	 * (cb_stream set), and resumes at scan_next, which a removal moves
+	 * on.  Close waits on list_cond while its stream's callback runs.
+	 */
+	pthread_mutex_t list_lock;
+	pthread_cond_t list_cond;
 	sb_media_stream_t *streams;
-	int stop;
+	sb_media_stream_t *scan_next;
+	sb_media_stream_t *cb_stream;
+	/* Relay thread only. */
 	media_batch_t *batch;
+	unsigned wakeups; /* epoll_wait returns so far */
 	/* Earliest timeout to check: lowered by set_timeout (atomics). */
 	apr_time_t next_scan;
 	/* Streams assigned, under media->lock: picks the least loaded. */
@@ -177,18 +187,24 @@ struct sb_media {
 
 /* media.c */
 apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,
-			     socklen_t len, sb_media_stream_t **out);
+			     socklen_t len, sb_media_stream_t **out,
+			     int fds[2]);
 void media_give_pair(sb_media_stream_t *s);
-apr_status_t media_call(media_thread_t *t, media_cmd_op_t op,
-			sb_media_stream_t *s);
 void media_wake(media_thread_t *t);
+apr_status_t media_watch(media_thread_t *t, sb_media_stream_t *s);
+void media_unwatch(media_thread_t *t, sb_media_stream_t *s);
 
 /* media_stream.c */
 void media_stream_route(sb_media_stream_t *s);
-apr_time_t media_stream_expire(media_thread_t *t, apr_time_t now);
+
+/* media_timeout.c */
+void media_timeout_add(sb_media_stream_t *s);
+void media_timeout_remove(sb_media_stream_t *s);
+apr_time_t media_timeout_expire(media_thread_t *t, apr_time_t now);
 
 /* media_relay.c */
 void *media_relay_main(void *arg);
 int media_relay_on_thread(const sb_media_t *m);
+int media_relay_is(const media_thread_t *t);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include "media_private.h"
@@ -15,6 +16,11 @@ static __thread media_thread_t *media_relay_self;
 int media_relay_on_thread(const sb_media_t *m)
 {
 	return media_relay_self && media_relay_self->media == m;
+}
+
+int media_relay_is(const media_thread_t *t)
+{
+	return media_relay_self == t;
 }
 
 static int relay_addr_eq(const media_addr_t *a, const media_addr_t *b)
@@ -112,15 +118,26 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 	return kind;
 }
 
-/* A short sendmmsg stopped at a failed packet: count it and go on. */
+/*
+ * A short sendmmsg stopped at a failed packet: count it and go on.  One
+ * packet (audio: the usual case) goes by sendmsg, ~0.15 us cheaper.
+ */
 static void relay_send(sb_media_stream_t *s, sb_media_stream_t *d, int fd,
 		       struct mmsghdr *msgs, unsigned n)
 {
 	unsigned off = 0, j;
+	ssize_t one;
 	int r;
 
 	while (off < n) {
-		r = sendmmsg(fd, msgs + off, n - off, MSG_DONTWAIT);
+		if (n - off == 1) {
+			one = sendmsg(fd, &msgs[off].msg_hdr, MSG_DONTWAIT);
+			if (one >= 0)
+				msgs[off].msg_len = (unsigned)one;
+			r = one < 0 ? -1 : 1;
+		} else {
+			r = sendmmsg(fd, msgs + off, n - off, MSG_DONTWAIT);
+		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -180,9 +197,42 @@ static void relay_forward(sb_media_stream_t *s, sb_media_stream_t *d,
 }
 
 /*
- * One readable socket: a single recvmmsg per wakeup keeps streams fair
- * (epoll is level-triggered and reports the rest next round), one rx
- * lock and one tx lock for the whole batch.
+ * Under the rx lock.  An audio socket has one datagram per wakeup, and
+ * recvmmsg then pays for a second, empty read (a msghdr copied in, the
+ * queue checked, EAGAIN): one recvmsg is cheaper.  A socket that is
+ * still readable at the very next wakeup has a burst queued (video,
+ * or a relay thread behind): it is read 32 at a time until a read
+ * finds a single datagram again.
+ */
+static int relay_read(media_thread_t *t, media_sock_t *ms, media_batch_t *b)
+{
+	ssize_t n;
+	int r;
+
+	if (ms->seen + 1 == t->wakeups)
+		ms->burst = 1;
+	ms->seen = t->wakeups;
+	if (ms->burst) {
+		r = recvmmsg(ms->fd, b->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		if (r == 1)
+			ms->burst = 0;
+		return r;
+	}
+	n = recvmsg(ms->fd, &b->rx[0].msg_hdr, MSG_DONTWAIT);
+	if (n < 0)
+		return -1;
+	b->rx[0].msg_len = (unsigned)n;
+	return 1;
+}
+
+/*
+ * One readable socket: one or a batch of datagrams per wakeup keeps
+ * streams fair (epoll is level-triggered and reports the rest next
+ * round), one rx lock and one tx lock for the whole batch.  The
+ * descriptor is read under the rx lock: close sets it to -1 there
+ * before closing it, so an event taken before the close never reads a
+ * descriptor number that may have been reused (and a slot opened again
+ * has its new sockets).
  */
 static void relay_socket(media_thread_t *t, media_sock_t *ms, apr_time_t now)
 {
@@ -191,11 +241,13 @@ static void relay_socket(media_thread_t *t, media_sock_t *ms, apr_time_t now)
 	unsigned n, i, kept = 0;
 	int r;
 
-	r = recvmmsg(ms->fd, b->rx, MEDIA_BATCH, MSG_DONTWAIT, NULL);
-	if (r <= 0)
-		return;
-	n = (unsigned)r;
 	pthread_mutex_lock(&s->rx.lock);
+	r = ms->fd < 0 ? -1 : relay_read(t, ms, b);
+	if (r <= 0) {
+		pthread_mutex_unlock(&s->rx.lock);
+		return;
+	}
+	n = (unsigned)r;
 	for (i = 0; i < n; i++) {
 		b->kind[i] = (signed char)relay_accept(s, ms->kind, b, i, now);
 		if (b->kind[i] >= 0)
@@ -211,79 +263,6 @@ static void relay_socket(media_thread_t *t, media_sock_t *ms, apr_time_t now)
 		b->rx[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
 }
 
-static apr_status_t relay_add(media_thread_t *t, sb_media_stream_t *s)
-{
-	struct epoll_event ev = {.events = EPOLLIN};
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		ev.data.ptr = &s->sock[k];
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, s->sock[k].fd, &ev) < 0) {
-			apr_status_t rv = APR_FROM_OS_ERROR(errno);
-
-			if (k)
-				epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[0].fd,
-					  NULL);
-			return rv;
-		}
-	}
-	s->prev = NULL;
-	s->next = t->streams;
-	if (t->streams)
-		t->streams->prev = s;
-	t->streams = s;
-	return APR_SUCCESS;
-}
-
-static void relay_del(media_thread_t *t, sb_media_stream_t *s)
-{
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTP].fd, NULL);
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, s->sock[MEDIA_RTCP].fd, NULL);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		t->streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->prev = s->next = NULL;
-}
-
-/*
- * Run only between batches: no event of the batch just handled can
- * still point at a stream deleted here.
- */
-static void relay_commands(media_thread_t *t)
-{
-	media_cmd_t *c, *next, *list;
-	uint64_t v;
-
-	/* Only EAGAIN can fail here: another wakeup already drained it. */
-	if (read(t->evfd, &v, sizeof(v)) < 0)
-		v = 0;
-	pthread_mutex_lock(&t->lock);
-	list = t->head;
-	t->head = NULL;
-	t->tail = &t->head;
-	pthread_mutex_unlock(&t->lock);
-	for (c = list; c; c = c->next) {
-		c->rv = APR_SUCCESS;
-		if (c->op == MEDIA_CMD_ADD)
-			c->rv = relay_add(t, c->s);
-		else if (c->op == MEDIA_CMD_DEL)
-			relay_del(t, c->s);
-		else
-			t->stop = 1;
-	}
-	/* Once done is set the caller may return and its command vanish. */
-	pthread_mutex_lock(&t->lock);
-	for (c = list; c; c = next) {
-		next = c->next;
-		c->done = 1;
-	}
-	pthread_cond_broadcast(&t->cond);
-	pthread_mutex_unlock(&t->lock);
-}
-
 /*
  * The scan runs when the earliest known deadline is due.  next_scan is
  * reset before it so a set_timeout racing with the scan lowers the new
@@ -296,7 +275,7 @@ static void relay_expire(media_thread_t *t)
 	if (now < __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&t->next_scan, now + MEDIA_SCAN_MAX, __ATOMIC_RELEASE);
-	next = media_stream_expire(t, now);
+	next = media_timeout_expire(t, now);
 	cur = __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE);
 	while (next < cur &&
 	       !__atomic_compare_exchange_n(&t->next_scan, &cur, next, 0,
@@ -316,27 +295,65 @@ static int relay_wait_ms(media_thread_t *t)
 	return (int)((d + 999) / 1000);
 }
 
+/* Only EAGAIN can fail: another wakeup already drained the counter. */
+static void relay_woken(media_thread_t *t)
+{
+	uint64_t v;
+
+	if (read(t->evfd, &v, sizeof(v)) < 0)
+		v = 0;
+}
+
+/*
+ * After a small batch, sleep out the rest of the tick that began at
+ * @p woke, so that the next epoll_wait finds a tick's worth of packets.
+ * Idle streams still sleep in epoll_wait: no tick without traffic.
+ */
+static void relay_pace(const struct timespec *woke, int n)
+{
+	struct timespec until = *woke;
+
+	if (MEDIA_TICK_NS <= 0 || n <= 0 || n >= MEDIA_PACE_BELOW)
+		return;
+	until.tv_nsec += MEDIA_TICK_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	       EINTR)
+		;
+}
+
 void *media_relay_main(void *arg)
 {
 	struct epoll_event ev[MEDIA_EVENTS];
 	media_thread_t *t = arg;
+	struct timespec woke;
 	apr_time_t now;
-	int n, i, wake;
+	int n, i;
 
 	media_relay_self = t;
-	while (!t->stop) {
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		n = epoll_wait(t->epfd, ev, MEDIA_EVENTS, relay_wait_ms(t));
+		clock_gettime(CLOCK_MONOTONIC, &woke);
 		now = apr_time_now();
-		wake = 0;
+		t->wakeups++;
+		/* Each event is a stream not touched for ~20 ms: start all
+		 * their cache misses at once (socket, then the rx half). */
+		for (i = 0; i < n; i++) {
+			__builtin_prefetch(ev[i].data.ptr);
+			__builtin_prefetch((char *)ev[i].data.ptr + 64);
+			__builtin_prefetch((char *)ev[i].data.ptr + 128);
+		}
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr)
 				relay_socket(t, ev[i].data.ptr, now);
 			else
-				wake = 1;
+				relay_woken(t);
 		}
-		if (wake)
-			relay_commands(t);
 		relay_expire(t);
+		relay_pace(&woke, n);
 	}
 	media_relay_self = NULL;
 	return NULL;

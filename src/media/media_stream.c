@@ -68,14 +68,41 @@ static int stream_addr_unspecified(const media_addr_t *a)
 		memcmp(&a->in6.sin6_addr.s6_addr[12], "\0\0\0\0", 4) == 0);
 }
 
-/* A reused slot starts clean; its locks come first and survive. */
-static void stream_reset(sb_media_stream_t *s)
+/*
+ * A reused slot starts clean (its locks come first and survive) with
+ * its new sockets.  Under both locks: a relay thread may still handle
+ * an event it took before the slot's last close.
+ */
+static void stream_reset(sb_media_stream_t *s, const int fds[2])
 {
+	pthread_mutex_lock(&s->rx.lock);
+	pthread_mutex_lock(&s->tx.lock);
 	memset(&s->rx.link, 0, sizeof(s->rx) - offsetof(media_rx_t, link));
 	memset(&s->tx.srtp, 0, sizeof(s->tx) - offsetof(media_tx_t, srtp));
 	media_stream_route(s);
+	s->sock[MEDIA_RTP].fd = fds[0];
+	s->sock[MEDIA_RTCP].fd = fds[1];
+	pthread_mutex_unlock(&s->tx.lock);
+	pthread_mutex_unlock(&s->rx.lock);
 }
 
+/* The descriptors, taken from the stream under both locks (see reset). */
+static void stream_take_fds(sb_media_stream_t *s, int fds[2])
+{
+	pthread_mutex_lock(&s->rx.lock);
+	pthread_mutex_lock(&s->tx.lock);
+	fds[0] = s->sock[MEDIA_RTP].fd;
+	fds[1] = s->sock[MEDIA_RTCP].fd;
+	s->sock[MEDIA_RTP].fd = s->sock[MEDIA_RTCP].fd = -1;
+	pthread_mutex_unlock(&s->tx.lock);
+	pthread_mutex_unlock(&s->rx.lock);
+}
+
+/*
+ * Everything happens on the caller's thread: bind, register with the
+ * relay thread's epoll, join its timeout list.  A busy relay thread
+ * never holds up the SIP worker that opens a stream.
+ */
 apr_status_t sb_media_stream_open(sb_media_t *media, const char *local_ip,
 				  sb_media_stream_t **out)
 {
@@ -83,21 +110,24 @@ apr_status_t sb_media_stream_open(sb_media_t *media, const char *local_ip,
 	sb_media_stream_t *s;
 	socklen_t len;
 	apr_status_t rv;
+	int fds[2];
 
 	rv = stream_addr(local_ip, 0, 0, &local, &len);
 	if (rv != APR_SUCCESS)
 		return rv;
-	rv = media_take_pair(media, &local, len, &s);
+	rv = media_take_pair(media, &local, len, &s, fds);
 	if (rv != APR_SUCCESS)
 		return rv;
-	stream_reset(s);
-	rv = media_call(s->thread, MEDIA_CMD_ADD, s);
+	stream_reset(s, fds);
+	rv = media_watch(s->thread, s);
 	if (rv != APR_SUCCESS) {
-		close(s->sock[MEDIA_RTP].fd);
-		close(s->sock[MEDIA_RTCP].fd);
+		stream_take_fds(s, fds);
+		close(fds[0]);
+		close(fds[1]);
 		media_give_pair(s);
 		return rv;
 	}
+	media_timeout_add(s);
 	*out = s;
 	return APR_SUCCESS;
 }
@@ -122,16 +152,17 @@ static void stream_link_clear(sb_media_stream_t *x)
 }
 
 /*
- * Once the partner's link is cleared under its rx lock, its relay thread
- * has finished any batch that was sending through us; once the DEL
- * command returns, ours has finished with our sockets and callbacks.
- * That wait is why close (and open) must not run on a relay thread, that
- * is inside a timeout callback: media_call aborts with a message there
- * rather than deadlock.  A callback posts its work to a worker.
+ * No wait for the relay thread's batch, only for the locks it holds
+ * while it handles one socket: once the partner's link is cleared under
+ * its rx lock nothing sends through us; once our descriptors are -1
+ * under our rx lock, no event taken earlier reads them; the timeout
+ * list waits only for a callback of this very stream that is running.
+ * Then the sockets are closed here and the pair is free at return.
  */
 void sb_media_stream_close(sb_media_stream_t *s)
 {
 	sb_media_t *m;
+	int fds[2];
 
 	if (!s)
 		return;
@@ -139,9 +170,11 @@ void sb_media_stream_close(sb_media_stream_t *s)
 	pthread_mutex_lock(&m->link_lock);
 	stream_link_clear(s);
 	pthread_mutex_unlock(&m->link_lock);
-	media_call(s->thread, MEDIA_CMD_DEL, s);
-	close(s->sock[MEDIA_RTP].fd);
-	close(s->sock[MEDIA_RTCP].fd);
+	media_timeout_remove(s);
+	media_unwatch(s->thread, s);
+	stream_take_fds(s, fds);
+	close(fds[0]);
+	close(fds[1]);
 	pthread_mutex_lock(&s->ctl);
 	sb_srtp_destroy(s->rx.srtp);
 	sb_srtp_destroy(s->tx.srtp);
@@ -315,68 +348,4 @@ void sb_media_stream_stats(const sb_media_stream_t *cs, sb_media_stats_t *out)
 	stream_format_peer(s->tx.dst[MEDIA_RTP], out->peer, sizeof(out->peer));
 	pthread_mutex_unlock(&s->tx.lock);
 	pthread_mutex_unlock(&s->rx.lock);
-}
-
-void sb_media_stream_set_timeout(sb_media_stream_t *s,
-				 apr_interval_time_t after,
-				 sb_media_timeout_fn fn, void *baton)
-{
-	media_thread_t *t = s->thread;
-	apr_time_t now = apr_time_now(), due, cur;
-
-	if (!fn || after < 0)
-		after = 0;
-	pthread_mutex_lock(&s->rx.lock);
-	s->rx.to_after = after;
-	s->rx.to_since = now;
-	s->rx.to_fn = fn;
-	s->rx.to_baton = baton;
-	pthread_mutex_unlock(&s->rx.lock);
-	if (!after)
-		return;
-	/* Lower the thread's next scan if this one is due earlier. */
-	due = now + after;
-	cur = __atomic_load_n(&t->next_scan, __ATOMIC_ACQUIRE);
-	while (due < cur) {
-		if (__atomic_compare_exchange_n(&t->next_scan, &cur, due, 0,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE)) {
-			media_wake(t);
-			break;
-		}
-	}
-}
-
-/*
- * On the relay thread: fire what is due, once each (disarmed before the
- * call, which runs unlocked so it may read stats or re-arm).  Returns
- * the earliest deadline still pending.
- */
-apr_time_t media_stream_expire(media_thread_t *t, apr_time_t now)
-{
-	apr_time_t next = now + MEDIA_SCAN_MAX, due;
-	sb_media_stream_t *s;
-	sb_media_timeout_fn fn;
-	void *baton = NULL;
-
-	for (s = t->streams; s; s = s->next) {
-		fn = NULL;
-		pthread_mutex_lock(&s->rx.lock);
-		if (s->rx.to_after > 0) {
-			due = s->rx.to_after + (s->rx.last_rx > s->rx.to_since
-						    ? s->rx.last_rx
-						    : s->rx.to_since);
-			if (due <= now) {
-				fn = s->rx.to_fn;
-				baton = s->rx.to_baton;
-				s->rx.to_after = 0;
-			} else if (due < next) {
-				next = due;
-			}
-		}
-		pthread_mutex_unlock(&s->rx.lock);
-		if (fn)
-			fn(baton);
-	}
-	return next;
 }

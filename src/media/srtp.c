@@ -1,12 +1,14 @@
 /* srtp.c — SRTP suites and one-direction sessions over libsrtp2. */
 #include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <srtp2/crypto_types.h>
 #include <srtp2/srtp.h>
 #include "sipsbridge/sb_srtp.h"
+#include "srtp_crypto_private.h"
 
 /*
  * Replay window, in packets.  RFC 3711 3.3.2 asks for at least 64 and
@@ -83,6 +85,7 @@ struct sb_srtp {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static apr_status_t init_status = SB_ECONFIG;
 static int suite_ok[SB_SRTP_SUITE_COUNT]; /* written once, under init_once */
+static unsigned crypto_ours;		  /* SRTP_OC_* bits, under init_once */
 
 static const suite_info_t *suite_get(sb_srtp_suite_t suite)
 {
@@ -218,12 +221,27 @@ done:
 	return ok;
 }
 
+/*
+ * SB_SRTP_NATIVE_CRYPTO=1 keeps libsrtp2's own ciphers and HMAC (NSS in
+ * Debian's build): for comparisons, and a way out should ours misbehave.
+ */
+static int native_crypto_wanted(void)
+{
+	const char *v = getenv("SB_SRTP_NATIVE_CRYPTO");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 static void global_init_once(void)
 {
 	int i;
 
 	if (srtp_init() != srtp_err_status_ok)
 		return; /* init_status stays SB_ECONFIG */
+	/* Before any session: one keeps the implementation it was made with. */
+	if (!native_crypto_wanted())
+		crypto_ours = srtp_openssl_crypto_install();
+	/* The probes run on what sessions will use. */
 	for (i = SB_SRTP_NONE + 1; i < SB_SRTP_SUITE_COUNT; i++)
 		suite_ok[i] = suite_probe(&suites[i]);
 	init_status = APR_SUCCESS;
@@ -234,6 +252,13 @@ apr_status_t sb_srtp_global_init(void)
 	if (pthread_once(&init_once, global_init_once) != 0)
 		return APR_EGENERAL;
 	return init_status;
+}
+
+const char *sb_srtp_crypto_name(void)
+{
+	if (sb_srtp_global_init() != APR_SUCCESS || crypto_ours == 0)
+		return "libsrtp2";
+	return crypto_ours == SRTP_OC_ALL ? "openssl" : "openssl+libsrtp2";
 }
 
 int sb_srtp_suite_supported(sb_srtp_suite_t suite)

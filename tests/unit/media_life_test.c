@@ -1,5 +1,6 @@
 /* media_life_test.c — stream lifetimes: timeouts (once, never after
- * close), the port range (exhaustion, reuse, squatters), descriptors. */
+ * close), the port range (exhaustion, reuse, squatters), descriptors,
+ * and callers that never wait for a busy relay thread. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -147,7 +148,6 @@ static void test_timeout_close(void **state)
 	assert_int_equal(__atomic_load_n(&f.after_close, __ATOMIC_ACQUIRE), 0);
 	sb_media_destroy(m);
 }
-
 
 static void test_port_range(void **state)
 {
@@ -330,14 +330,53 @@ static void test_churn_under_traffic(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* A timeout callback that closes its own stream (allowed). */
+typedef struct self_close {
+	sb_media_stream_t *s;
+	int done;
+} self_close_t;
+
 static void close_from_callback(void *baton)
 {
-	sb_media_stream_close(baton);
+	self_close_t *c = baton;
+
+	sb_media_stream_close(c->s);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 }
 
-/* Close inside a timeout callback would wait on its own thread: it
+static void test_close_in_callback(void **state)
+{
+	self_close_t c = {0};
+	apr_time_t end;
+	apr_port_t port;
+	sb_media_t *m;
+	int before = count_fds();
+
+	(void)state;
+	m = media_new(PORT_MIN, PORT_MAX, 1);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &c.s),
+			 APR_SUCCESS);
+	port = sb_media_stream_port(c.s);
+	sb_media_stream_set_timeout(c.s, 1, close_from_callback, &c);
+	end = apr_time_now() + apr_time_from_sec(2);
+	while (!__atomic_load_n(&c.done, __ATOMIC_ACQUIRE) &&
+	       apr_time_now() < end)
+		apr_sleep(1000);
+	assert_true(__atomic_load_n(&c.done, __ATOMIC_ACQUIRE));
+	assert_true(harness_bindable(port) && harness_bindable(port + 1));
+	assert_int_equal(count_fds(), before + 2); /* epoll + eventfd */
+	sb_media_destroy(m);
+	assert_int_equal(count_fds(), before);
+}
+
+static void destroy_from_callback(void *baton)
+{
+	sb_media_destroy(baton);
+}
+
+/* Destroy inside a timeout callback would join its own thread: it
  * aborts with a message instead of hanging (in a child process). */
-static void test_close_in_callback_aborts(void **state)
+static void test_destroy_in_callback_aborts(void **state)
 {
 	sb_media_stream_t *s;
 	sb_media_t *m;
@@ -353,13 +392,89 @@ static void test_close_in_callback_aborts(void **state)
 		m = media_new(PORT_MIN, PORT_MAX, 1);
 		if (sb_media_stream_open(m, "127.0.0.1", &s) != APR_SUCCESS)
 			_exit(4);
-		sb_media_stream_set_timeout(s, 1, close_from_callback, s);
+		sb_media_stream_set_timeout(s, 1, destroy_from_callback, m);
 		apr_sleep(apr_time_from_sec(3));
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+/* A relay thread kept busy: its callback holds it for @p hold_ms. */
+typedef struct busy {
+	int entered, done, hold_ms;
+} busy_t;
+
+static void hold_relay(void *baton)
+{
+	busy_t *b = baton;
+
+	__atomic_store_n(&b->entered, 1, __ATOMIC_RELEASE);
+	apr_sleep(apr_time_from_msec(b->hold_ms));
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+}
+
+#define BUSY_STREAMS 8
+
+/*
+ * While the only relay thread is stuck (in a callback here; under load,
+ * in a long batch), a SIP worker's open, re-peer, re-key, link, stats
+ * and close all return at once, and a closed pair is free at return.
+ * Closing the very stream whose callback runs waits for that callback
+ * only: after close, the caller may free the baton.
+ */
+static void test_busy_relay_does_not_block(void **state)
+{
+	unsigned char key[SB_SRTP_MAX_KEY_SALT];
+	sb_media_stream_t *x, *s[BUSY_STREAMS];
+	busy_t b = {.hold_ms = 3000};
+	apr_port_t ports[BUSY_STREAMS];
+	apr_time_t end;
+	sb_media_t *m;
+	int i;
+
+	(void)state;
+	/* libsrtp2's self-tests run once, here, not inside the timing. */
+	assert_int_equal(sb_srtp_global_init(), APR_SUCCESS);
+	assert_int_equal(
+	    sb_srtp_keygen(SB_SRTP_AES_CM_128_HMAC_SHA1_80, key, sizeof(key)),
+	    APR_SUCCESS);
+	m = media_new(PORT_MIN, PORT_MAX, 1);
+	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), APR_SUCCESS);
+	sb_media_stream_set_timeout(x, 1, hold_relay, &b);
+	end = apr_time_now() + apr_time_from_sec(2);
+	while (!__atomic_load_n(&b.entered, __ATOMIC_ACQUIRE) &&
+	       apr_time_now() < end)
+		apr_sleep(1000);
+	assert_true(__atomic_load_n(&b.entered, __ATOMIC_ACQUIRE));
+	for (i = 0; i < BUSY_STREAMS; i++) {
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[i]),
+				 APR_SUCCESS);
+		ports[i] = sb_media_stream_port(s[i]);
+		assert_int_equal(
+		    sb_media_stream_set_peer(s[i], "127.0.0.1", 40000, 0, 0),
+		    APR_SUCCESS);
+		assert_int_equal(
+		    sb_media_stream_set_srtp(s[i], SB_SRTP_PROTECT,
+					     SB_SRTP_AES_CM_128_HMAC_SHA1_80,
+					     key, 30, 0),
+		    APR_SUCCESS);
+		if (i & 1)
+			sb_media_stream_link(s[i - 1], s[i]);
+		assert_int_equal(STAT(s[i], rx_packets), 0);
+	}
+	for (i = 0; i < BUSY_STREAMS; i++) {
+		sb_media_stream_close(s[i]);
+		assert_true(harness_bindable(ports[i]) &&
+			    harness_bindable(ports[i] + 1));
+	}
+	/* All of it done while the relay thread is still held (3 s: enough
+	 * under valgrind too); waiting for it would have made this true. */
+	assert_false(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	sb_media_stream_close(x);
+	assert_true(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE));
+	sb_media_destroy(m);
 }
 
 int main(void)
@@ -372,7 +487,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_fd_leak, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_churn_under_traffic, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_close_in_callback_aborts,
+	    cmocka_unit_test_setup_teardown(test_close_in_callback, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_destroy_in_callback_aborts,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_relay_does_not_block,
 					    setup, teardown),
 	};
 	int rc;

@@ -195,9 +195,17 @@ static char *trim(char *s)
 	return s;
 }
 
+static apr_status_t count_value(void *ctx, const char *s, apr_size_t n)
+{
+	(void)s;
+	*(apr_size_t *)ctx += n;
+	return APR_SUCCESS;
+}
+
 static apr_status_t run_set(pp_state_t *st, const pp_file_t *f, int line,
 			    const char *cmd, char *data, int from_env)
 {
+	apr_size_t len = 0;
 	char *eq = strchr(data, '='), *name;
 	const char *value;
 
@@ -213,6 +221,14 @@ static apr_status_t run_set(pp_state_t *st, const pp_file_t *f, int line,
 		value = getenv(trim(eq + 1));
 		value = value ? value : "";
 	} else {
+		/* Measured first: set a=$${a}$${a} doubles at each line. */
+		sb_vars_expand_to(st->vars, eq + 1, strlen(eq + 1),
+				  count_value, &len, st->tmp, NULL);
+		if (len > SB_PREPROCESS_MAX_VALUE)
+			return pp_fail(st, SB_ETOOBIG, f->name, line,
+				       "%s %s: value over %lu KiB", cmd, name,
+				       (unsigned long)(SB_PREPROCESS_MAX_VALUE
+						       >> 10));
 		value = sb_vars_expand(st->vars, eq + 1, st->tmp, NULL);
 	}
 	sb_vars_set(st->vars, name, value);
@@ -315,7 +331,8 @@ static apr_status_t run_include(pp_state_t *st, const pp_file_t *f, int line,
 		return pp_fail(st, SB_ECONFIG, f->name, line,
 			       "include: empty data");
 	/* Included lines start on a fresh output line of their own. */
-	if (is_blank(st->out->buf + st->line_start,
+	if (st->out->len == st->line_start || /* nothing out yet: buf NULL */
+	    is_blank(st->out->buf + st->line_start,
 		     st->out->len - st->line_start))
 		st->out->len = st->line_start;
 	else if ((rv = out_end(st)) != APR_SUCCESS)

@@ -11,7 +11,8 @@
 
 /*
  * Build: clang -fsanitize=fuzzer,address,undefined with digest.c,
- * sip_parse.c, sip_hdr.c, sip_uri.c, errors.c, -lapr-1 -lcrypto.
+ * sip_parse.c, sip_hdr.c, sip_uri.c, errors.c, pool_guard.c (with its
+ * wraps), -lapr-1 -lcrypto.
  *
  * Random input never carries one of our nonces nor a right response,
  * so the harness splices them in: "@N@" becomes a nonce just issued

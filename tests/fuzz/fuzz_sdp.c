@@ -1,18 +1,25 @@
-/* fuzz_sdp.c — libFuzzer: SDP parse, print, re-parse, copy, leg edits. */
+/* fuzz_sdp.c — libFuzzer: SDP parse, print, re-parse, copy, edits, a=crypto. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <apr_general.h>
 #include "sdp.h"
+#include "sdes_roundtrip.h"
 
 /*
  * Build: clang -fsanitize=fuzzer,address,undefined with sdp.c,
- * sdp_print.c and -lapr-1. Besides the sanitizers, the harness aborts
- * when a description that parsed prints to text that does not parse,
- * loses or gains media, or is not a fixed point (print, parse, print
- * gives the same bytes), when a copy prints differently, and when the
- * edits a B2BUA makes on its leg's copy break the description.
+ * sdp_print.c, sdes.c, sdes_roundtrip.c, src/media/srtp*.c,
+ * pool_guard.c (with its wraps) and -lapr-1 -lsrtp2 -lcrypto. Besides
+ * the sanitizers, the harness aborts when a description that parsed
+ * prints to text that does not parse, loses or gains media, or is not
+ * a fixed point (print, parse, print gives the same bytes), when a copy
+ * prints differently, and when the edits a B2BUA makes on its leg's
+ * copy break the description. Every a=crypto line goes through the
+ * SDES parser as the call layer reads it (name in any case, the value
+ * as a C string) and, when it parses, through the printer and back
+ * (sdes_roundtrip.c).
  */
 
 #define CHECK(c)                                                               \
@@ -23,8 +30,30 @@
 
 static apr_pool_t *root;
 
+/* Each a=crypto value of one level through sdes_roundtrip(). */
+static void crypto_lines(const apr_array_header_t *attrs, apr_pool_t *pool)
+{
+	const sdp_attr_t *a;
+	char *copy;
+	size_t n;
+	int i;
+
+	for (i = 0; i < attrs->nelts; i++) {
+		a = &APR_ARRAY_IDX(attrs, i, sdp_attr_t);
+		if (strcasecmp(a->name, "crypto") != 0 || a->value == NULL)
+			continue;
+		/* Alone in a buffer of its size: ASan sees any over-read. */
+		n = strlen(a->value);
+		copy = malloc(n ? n : 1);
+		CHECK(copy != NULL);
+		memcpy(copy, a->value, n);
+		(void)sdes_roundtrip(copy, n, pool);
+		free(copy);
+	}
+}
+
 /* Every reading helper on every media; their answers must be sane. */
-static void walk(const sdp_session_t *s)
+static void walk(const sdp_session_t *s, apr_pool_t *pool)
 {
 	const sdp_media_t *m;
 	const char *addr;
@@ -46,9 +75,11 @@ static void walk(const sdp_session_t *s)
 		CHECK(sdp_media_addr(s, m) == (m->conn ? m->conn : s->conn));
 		hold = sdp_is_hold(s, m);
 		CHECK(hold == 0 || hold == 1);
+		crypto_lines(m->attrs, pool);
 	}
 	(void)sdp_is_hold(s, NULL);
 	(void)sdp_attr_get(s->attrs, "group");
+	crypto_lines(s->attrs, pool);
 }
 
 /* Parse text that sdp_print() wrote; it must parse. */
@@ -80,9 +111,10 @@ static void edit_leg(sdp_session_t *c, apr_pool_t *pool)
 		if (m->port != 0)
 			m->port = 40000;
 		if (sdp_attr_remove(m->attrs, "crypto") > 0)
-			sdp_attr_add(pool, m->attrs, "crypto",
-				     "1 AES_CM_128_HMAC_SHA1_80 inline:"
-				     "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
+			sdp_attr_add(
+			    pool, m->attrs, "crypto",
+			    "1 AES_CM_128_HMAC_SHA1_80 inline:"
+			    "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
 		(void)sdp_attr_remove(m->attrs, "rtcp");
 	}
 }
@@ -107,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(why != NULL && *why != '\0');
 		goto done;
 	}
-	walk(s);
+	walk(s, pool);
 	t1 = sdp_print(s, pool, &n1);
 	CHECK(strlen(t1) == n1);
 	if ((s2 = reparse(t1, n1, pool)) == NULL)

@@ -6,7 +6,7 @@
 
 /** Most text the pre-processor produces before it gives up. */
 #define SB_PREPROCESS_MAX_OUTPUT ((apr_size_t)64 * 1024 * 1024)
-/** Longest value a set may give a variable ($${a}$${a} doubling). */
+/** Bytes all set values may take together ($${a}$${a} doubling). */
 #define SB_PREPROCESS_MAX_VALUE ((apr_size_t)1024 * 1024)
 /** Deepest include nesting (the root file is depth 0). */
 #define SB_PREPROCESS_MAX_DEPTH 20

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_file_info.h>
@@ -47,6 +48,7 @@ typedef struct {
 	apr_array_header_t *chain;
 	const char *file;
 	int line;
+	apr_size_t values; /* bytes of every set value so far (a budget) */
 } pp_state_t;
 
 /* One file being read: its text, comment state, wrapper lines. */
@@ -221,14 +223,17 @@ static apr_status_t run_set(pp_state_t *st, const pp_file_t *f, int line,
 		value = getenv(trim(eq + 1));
 		value = value ? value : "";
 	} else {
-		/* Measured first: set a=$${a}$${a} doubles at each line. */
+		/* Measured first: set a=$${a}$${a} doubles at each line,
+		 * and many sets of a big value add up: one budget for all. */
 		sb_vars_expand_to(st->vars, eq + 1, strlen(eq + 1),
 				  count_value, &len, st->tmp, NULL);
-		if (len > SB_PREPROCESS_MAX_VALUE)
+		if (len > SB_PREPROCESS_MAX_VALUE - st->values)
 			return pp_fail(st, SB_ETOOBIG, f->name, line,
-				       "%s %s: value over %lu KiB", cmd, name,
+				       "%s %s: the variables' values pass "
+				       "%lu KiB in all", cmd, name,
 				       (unsigned long)(SB_PREPROCESS_MAX_VALUE
 						       >> 10));
+		st->values += len;
 		value = sb_vars_expand(st->vars, eq + 1, st->tmp, NULL);
 	}
 	sb_vars_set(st->vars, name, value);
@@ -321,12 +326,20 @@ static apr_status_t include_path(pp_state_t *st, const pp_file_t *f, int line,
 static apr_status_t run_include(pp_state_t *st, const pp_file_t *f, int line,
 				const char *raw)
 {
-	const char *data = trim(sb_vars_expand(st->vars, raw, st->tmp, NULL));
 	const char *slash = strrchr(f->name, '/');
 	const char *dir = apr_pstrmemdup(
 	    st->tmp, f->name, slash ? (apr_size_t)(slash - f->name) : 0);
+	const char *data;
+	apr_size_t len = 0;
 	apr_status_t rv;
 
+	/* Measured first: no path is longer than PATH_MAX. */
+	sb_vars_expand_to(st->vars, raw, strlen(raw), count_value, &len,
+			  st->tmp, NULL);
+	if (len > PATH_MAX)
+		return pp_fail(st, SB_ETOOBIG, f->name, line,
+			       "include: data over %d bytes", PATH_MAX);
+	data = trim(sb_vars_expand(st->vars, raw, st->tmp, NULL));
 	if (!*data)
 		return pp_fail(st, SB_ECONFIG, f->name, line,
 			       "include: empty data");

@@ -30,3 +30,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("fault summaries")
         for line in faultlib.SUMMARIES:
             terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(config, items):
+    faultlib.sbtest.smoke_select(config, items)

@@ -5,6 +5,8 @@ import tempfile
 
 import pytest
 
+import sbtest
+
 
 @pytest.fixture(scope="session")
 def repo_root():
@@ -18,3 +20,7 @@ def tmp_dir():
     path = pathlib.Path(tempfile.mkdtemp(prefix="sbtest-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    sbtest.smoke_select(config, items)

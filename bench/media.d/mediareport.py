@@ -40,6 +40,14 @@ def round_figures(n, setup, s0, s1, window, extra, before, after):
     r["calls_per_core"] = r["active"] / r["cores"] if r["cores"] else 0
     r["pps_per_core"] = r["pps"] / r["cores"] if r["cores"] else 0
     r["us_per_packet"] = 1e6 * r["cores"] / r["pps"] if r["pps"] else None
+    # The kernel's share (system time of every thread: the socket calls,
+    # and on loopback the delivery to the receiving phone): a relay can
+    # carry no more calls per core than this part alone allows.
+    if r.get("kernel_cpu_s") is not None and r["pps"]:
+        r["kernel_us_per_packet"] = 1e6 * r["kernel_cpu_s"] / window / \
+            r["pps"]
+        r["kernel_calls_per_core"] = r["active"] * window / \
+            r["kernel_cpu_s"] if r["kernel_cpu_s"] else None
     r["packets_per_wakeup"] = r["pps"] / r["wakeups_per_s"] \
         if r.get("wakeups_per_s") else None
     # What else kept the machine busy: neither the system, the phones,
@@ -174,6 +182,11 @@ def system_lines(res):
         if r.get("packets_per_wakeup"):
             bits.append("%.1f packets per wakeup" %
                         r["packets_per_wakeup"])
+        if r.get("kernel_us_per_packet") is not None:
+            bits.append("kernel %.1f us/packet, %.0f calls per core from "
+                        "kernel time alone" % (
+                            r["kernel_us_per_packet"],
+                            r.get("kernel_calls_per_core") or 0))
         relay = " (%s)" % ", ".join(bits) if bits else ""
         own = ""
         c = r.get("relay_counters")

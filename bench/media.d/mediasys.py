@@ -162,10 +162,10 @@ class System:
         return self.proc is not None and self.proc.poll() is None
 
     def threads(self, prefix=""):
-        """(cpu seconds, voluntary context switches) of the process's
-        threads whose name starts with `prefix`: a relay thread sleeps
-        once per wakeup, so switches count its wakeups."""
-        cpu = switches = 0
+        """(cpu seconds, voluntary context switches, kernel cpu seconds)
+        of the process's threads whose name starts with `prefix`: a relay
+        thread sleeps once per wakeup, so switches count its wakeups."""
+        cpu = switches = kernel = 0
         for task in glob.glob("/proc/%d/task/*" % self.proc.pid):
             try:
                 with open(task + "/comm") as f:
@@ -179,9 +179,11 @@ class System:
                 continue
             fields = data[data.rindex(")") + 2:].split()
             cpu += int(fields[11]) + int(fields[12])
+            kernel += int(fields[12])
             m = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", status, re.M)
             switches += int(m.group(1)) if m else 0
-        return cpu / os.sysconf("SC_CLK_TCK"), switches
+        tick = os.sysconf("SC_CLK_TCK")
+        return cpu / tick, switches, kernel / tick
 
     def cpu(self):
         return group_cpu(self.proc.pid)

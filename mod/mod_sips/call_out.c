@@ -72,29 +72,35 @@ static apr_status_t target_binding(call_leg_t *b, const char *aor,
 	return APR_SUCCESS;
 }
 
-/* The B leg goes to @p dest: its address copied into the leg's pool
- * (numeric, no lookup), and a verified TLS/TCP connection for a trunk. */
-static apr_status_t target_dest(call_leg_t *b, const sip_dest_t *dest)
+/* The B leg goes to candidate @p c of @p dest: its address copied into
+ * the leg's pool (numeric, no lookup), and for a trunk over TCP/TLS a
+ * connection verified against the URI's host, not the SRV target
+ * (RFC 5922 section 4). */
+static apr_status_t target_dest(call_leg_t *b, const sip_dest_t *dest,
+				const sip_cand_t *c)
 {
 	apr_sockaddr_t *sa;
 	apr_status_t rv;
 
 	apr_sockaddr_ip_getbuf(b->dlg.to.peer_ip, sizeof(b->dlg.to.peer_ip),
-			       dest->addr);
-	rv = apr_sockaddr_info_get(&sa, b->dlg.to.peer_ip, dest->addr->family,
-				   dest->port, 0, b->pool);
+			       c->addr);
+	rv = apr_sockaddr_info_get(&sa, b->dlg.to.peer_ip, c->addr->family,
+				   c->port, 0, b->pool);
 	if (rv != APR_SUCCESS)
 		return rv;
 	b->dlg.to.profile = b->profile;
-	b->dlg.to.transport = dest->transport;
+	b->dlg.to.transport = c->transport;
 	b->dlg.to.peer = *sa;
-	b->dlg.to.peer_port = dest->port;
+	b->dlg.to.peer_port = c->port;
+	b->dlg.to.flow_id = 0;
 	sb_session_set_var(b->session, "sip_transport",
-			   flow_transport_name(dest->transport));
-	if (dest->transport == SIPS_TP_UDP)
+			   flow_transport_name(c->transport));
+	if (c->transport == SIPS_TP_UDP) {
+		b->trunk_host = NULL;
 		return APR_SUCCESS;
+	}
 	b->trunk_host = apr_pstrdup(b->pool, dest->host);
-	return stream_conn_connect(b->profile, dest->transport, &b->dlg.to.peer,
+	return stream_conn_connect(b->profile, c->transport, &b->dlg.to.peer,
 				   dest->host, &b->dlg.to.flow_id);
 }
 
@@ -127,6 +133,27 @@ static void dialog_for_b(call_leg_t *b, call_leg_t *a, const char *uri)
 	b->dlg.local_cseq = 0;
 }
 
+/*
+ * A B leg's way through the places its URI leads to (RFC 3263 4.3), and
+ * its INVITE transaction's baton; in the leg's pool.  A leg to a
+ * registered phone has no dest: one place, no fail-over.
+ */
+typedef struct attempt {
+	call_leg_t *b;
+	sip_dest_t *dest;
+	int cur;	   /* the candidate the INVITE went to */
+	const char *tried; /* "target ip:port (why); ..." for the logs */
+} attempt_t;
+
+static attempt_t *attempt_make(call_leg_t *b, sip_dest_t *dest)
+{
+	attempt_t *at = apr_pcalloc(b->pool, sizeof(*at));
+
+	at->b = b;
+	at->dest = dest;
+	return at;
+}
+
 static void out_invite_response(void *baton, const sip_msg_t *resp,
 				int status);
 
@@ -139,7 +166,7 @@ static void answer_timeout(void *baton)
 	call_out_cancel(b, SB_CAUSE_NO_ANSWER);
 }
 
-static apr_status_t send_invite(call_leg_t *b, call_leg_t *a)
+static apr_status_t send_invite(call_leg_t *b, call_leg_t *a, attempt_t *at)
 {
 	const char *sdp = NULL;
 	apr_size_t sdp_len = 0;
@@ -150,17 +177,24 @@ static apr_status_t send_invite(call_leg_t *b, call_leg_t *a)
 	rv = call_media_offer_for(b, a, &sdp, &sdp_len);
 	if (rv != APR_SUCCESS)
 		return rv;
+	/* RFC 3263 4.3: the next server gets a new transaction (new
+	 * branch); the CSeq goes up as for any new request of this
+	 * Call-ID and From tag. */
 	call_leg_request(b, b->pool, "INVITE", ++b->dlg.local_cseq, &sb);
 	sip_build_add(&sb, "Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE");
 	sip_build_body(&sb, "application/sdp", sdp, sdp_len);
 	rv = sip_build_serialize(&sb, &b->invite_buf, &b->invite_len);
 	if (rv != APR_SUCCESS)
 		return rv;
+	b->got_provisional = 0;
 	rv = txn_client_start(endpoint_txn_table(), &b->dlg.to, b->invite_buf,
 			      b->invite_len, &b->profile->timers,
-			      out_invite_response, b, &b->invite_ctx);
+			      out_invite_response, at, &b->invite_ctx);
 	if (rv != APR_SUCCESS)
 		return rv;
+	/* The leg's timeout spans every candidate tried. */
+	if (sb_timer_pending(&b->answer_timer))
+		return APR_SUCCESS;
 	timeout = sb_session_get_var(b->session, "leg_timeout");
 	if (!timeout)
 		timeout = sb_session_get_var(b->session, "call_timeout");
@@ -172,9 +206,9 @@ static apr_status_t send_invite(call_leg_t *b, call_leg_t *a)
 	return APR_SUCCESS;
 }
 
-static apr_status_t start_invite(call_leg_t *b, call_leg_t *a)
+static apr_status_t start_invite(call_leg_t *b, call_leg_t *a, attempt_t *at)
 {
-	apr_status_t rv = send_invite(b, a);
+	apr_status_t rv = send_invite(b, a, at);
 
 	if (rv != APR_SUCCESS)
 		return rv;
@@ -198,12 +232,77 @@ static void b_failed(call_leg_t *b, int status)
 	call_leg_ended(b, b->cause ? b->cause : sb_cause_from_sip(status));
 }
 
+/*
+ * The current candidate failed for @p why: noted for the last log line,
+ * and logged once (SB02616) when another one is left to try.
+ */
+static void candidate_failed(attempt_t *at, const char *why)
+{
+	const sip_dest_t *d = at->dest;
+	const sip_cand_t *c = &d->cand[at->cur];
+	call_leg_t *b = at->b;
+	char ip[64];
+	const char *one;
+
+	apr_sockaddr_ip_getbuf(ip, sizeof(ip), c->addr);
+	one = apr_psprintf(b->pool, "%s %s %s:%d (%s)",
+			   flow_transport_name(c->transport), c->target, ip,
+			   c->port, why);
+	at->tried = at->tried ? apr_pstrcat(b->pool, at->tried, "; ", one,
+					    NULL)
+			      : one;
+	if (at->cur + 1 < d->ncand)
+		sb_log(SB_LOG_WARNING, "SB02616",
+		       "call %s: %s: %s failed; trying the next target "
+		       "(%d of %d, RFC 3263 4.3)",
+		       b->dlg.call_id, d->host, one, at->cur + 2, d->ncand);
+	else if (at->cur > 0 || d->skipped)
+		sb_log(SB_LOG_WARNING, "SB02617",
+		       "call %s: %s: every target failed: %s%s%s",
+		       b->dlg.call_id, d->host, at->tried,
+		       d->skipped ? "; not resolved: " : "",
+		       d->skipped ? d->skipped : "");
+}
+
+/*
+ * Send the INVITE to the current candidate, or to the next ones while
+ * the connection or the send fails at once.  SB_ECONFIG (488: SRTP
+ * policy) stops the search; so does success.
+ */
+static apr_status_t try_candidates(attempt_t *at, call_leg_t *a)
+{
+	call_leg_t *b = at->b;
+	const sip_dest_t *d = at->dest;
+	apr_status_t rv = SB_ENOTFOUND;
+	char err[120];
+
+	for (; at->cur < d->ncand; at->cur++) {
+		const sip_cand_t *c = &d->cand[at->cur];
+
+		if (c->found != SIP_FOUND_HOST)
+			sb_log(SB_LOG_INFO, "SB02615",
+			       "call %s: %s: SRV target %s port %d over %s "
+			       "(%s)",
+			       b->dlg.call_id, d->host, c->target, c->port,
+			       flow_transport_name(c->transport),
+			       sip_resolve_found_name(c));
+		rv = target_dest(b, d, c);
+		if (rv == APR_SUCCESS)
+			rv = start_invite(b, a, at);
+		if (rv == APR_SUCCESS || rv == SB_ECONFIG)
+			return rv;
+		candidate_failed(at, sb_strerror(rv, err, sizeof(err)));
+	}
+	return rv;
+}
+
 /* On b's worker once its URI is resolved (or the lookup failed). */
 static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 		       const char *why)
 {
 	call_leg_key_t *key = baton;
 	call_leg_t *b = rv == APR_EOF ? NULL : call_leg_key_find(key);
+	sip_dest_t *mine = NULL;
 
 	call_leg_key_free(key);
 	if (!b || !b->resolving || b->state != LEG_INIT)
@@ -215,14 +314,12 @@ static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 		b_failed(b, 503);
 		return;
 	}
-	if (strcmp(dest->target, dest->host))
-		sb_log(SB_LOG_INFO, "SB02615",
-		       "call %s: %s: SRV target %s port %d", b->dlg.call_id,
-		       dest->host, dest->target, dest->port);
-	rv = target_dest(b, dest);
+	/* The result lives only during this call: the leg keeps a copy. */
+	rv = sip_resolve_copy(dest, b->pool, &mine);
 	if (rv == APR_SUCCESS)
-		rv = start_invite(b, b->bridge ? call_bridge_a(b->bridge)
-					       : NULL);
+		rv = try_candidates(attempt_make(b, mine),
+				    b->bridge ? call_bridge_a(b->bridge)
+					      : NULL);
 	if (rv != APR_SUCCESS)
 		b_failed(b, rv == SB_ECONFIG ? 488 : 503);
 }
@@ -258,8 +355,9 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 				call_leg_t **out)
 {
 	const apr_array_header_t *arr = apr_table_elts(vars);
+	attempt_t *at = NULL;
 	char why[256];
-	sip_dest_t dest;
+	sip_dest_t *dest = NULL;
 	call_leg_t *b;
 	apr_status_t rv;
 	int i;
@@ -291,23 +389,25 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 			sb_session_set_var(b->session, "sip_transport",
 					   flow_transport_name(
 						   b->dlg.to.transport));
+		at = attempt_make(b, NULL);
 	} else {
-		rv = sip_resolve_parse(uri, b->pool, &dest, why, sizeof(why));
-		if (rv == APR_SUCCESS && !sip_resolve_is_literal(dest.host))
+		dest = apr_pcalloc(b->pool, sizeof(*dest));
+		rv = sip_resolve_parse(uri, b->pool, dest, why, sizeof(why));
+		if (rv == APR_SUCCESS && !sip_resolve_is_literal(dest->host))
 			return resolve_later(b, uri, out);
+		/* A literal address: no DNS, at once. */
 		if (rv == APR_SUCCESS)
-			rv = sip_resolve(uri, b->pool, &dest, why,
+			rv = sip_resolve(uri, b->pool, dest, why,
 					 sizeof(why));
-		if (rv == APR_SUCCESS)
-			rv = target_dest(b, &dest);
-		else
+		if (rv != APR_SUCCESS)
 			sb_log(SB_LOG_WARNING, "SB02610", "call: %s: %s", uri,
 			       why);
 	}
 	if (rv != APR_SUCCESS)
 		goto fail;
 	call_leg_index(b);
-	rv = start_invite(b, a);
+	rv = at ? start_invite(b, a, at)
+		: try_candidates(attempt_make(b, dest), a);
 	if (rv != APR_SUCCESS)
 		goto fail;
 	*out = b;
@@ -487,10 +587,50 @@ static void b_answered(call_leg_t *b, const sip_msg_t *resp)
 	call_bridge_b_answered(b);
 }
 
+/*
+ * RFC 3263 4.3: a transport failure, a timeout without any response, or
+ * a 503 sends the INVITE to the next candidate, while nothing else has
+ * happened to the leg (no early dialog, no CANCEL, still wanted).
+ */
+static int may_fail_over(const attempt_t *at, const sip_msg_t *resp,
+			 int status)
+{
+	const call_leg_t *b = at->b;
+
+	if (!at->dest || b->state != LEG_INIT || b->cancel_pending ||
+	    b->cause || !b->bridge)
+		return 0;
+	return status == 503 || (!resp && status == 408);
+}
+
+/* The INVITE to the current candidate failed with @p status: the next
+ * ones are tried; APR_SUCCESS when one took the INVITE. */
+static apr_status_t fail_over(attempt_t *at, const sip_msg_t *resp,
+			      int status, int *final)
+{
+	call_leg_t *b = at->b;
+	apr_status_t rv;
+	const char *why;
+
+	why = resp ? apr_psprintf(b->pool, "%d %.*s", status,
+				  (int)resp->reason.len, resp->reason.ptr)
+	      : status == 408 ? "no response before Timer B"
+			      : "transport failure: connect, TLS or send";
+	candidate_failed(at, why);
+	if (at->cur + 1 >= at->dest->ncand)
+		return SB_ENOTFOUND;
+	at->cur++;
+	rv = try_candidates(at, b->bridge ? call_bridge_a(b->bridge) : NULL);
+	if (rv == SB_ECONFIG)
+		*final = 488;
+	return rv;
+}
+
 static void out_invite_response(void *baton, const sip_msg_t *resp,
 				int status)
 {
-	call_leg_t *b = baton;
+	attempt_t *at = baton;
+	call_leg_t *b = at->b;
 
 	if (b->state == LEG_ENDED)
 		return;
@@ -503,6 +643,9 @@ static void out_invite_response(void *baton, const sip_msg_t *resp,
 		b_answered(b, resp);
 		return;
 	}
+	if (may_fail_over(at, resp, status) &&
+	    fail_over(at, resp, status, &status) == APR_SUCCESS)
+		return;
 	/* No response at all but a 503 from below: the phone's flow
 	 * closed while it rang.  Callers hear what that means: 480. */
 	if (!resp && status == 503 && b->dlg.to.transport != SIPS_TP_UDP)

@@ -1,4 +1,5 @@
-/* sip_srv.c — DNS SRV for SIP: which host and port serve a domain. */
+/* sip_srv.c — DNS SRV for SIP: which hosts and ports serve a domain, in
+ * the order RFC 2782 says to try them. */
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -9,24 +10,16 @@
 #include "sipsbridge/sb_types.h"
 #include "sip_srv.h"
 
-#define SRV_MAX 16
-
-typedef struct srv {
-	unsigned priority, weight;
-	apr_port_t port;
-	char target[NS_MAXDNAME];
-} srv_t;
-
-const char *sip_srv_name(apr_pool_t *pool, int tls, int tcp,
-			 const char *domain)
+const char *sip_srv_name(apr_pool_t *pool, int tls, int tcp, const char *domain)
 {
-	return apr_pstrcat(pool, tls ? "_sips._tcp." : tcp ? "_sip._tcp."
-							    : "_sip._udp.",
+	return apr_pstrcat(pool,
+			   tls	 ? "_sips._tcp."
+			   : tcp ? "_sip._tcp."
+				 : "_sip._udp.",
 			   domain, NULL);
 }
 
-/* The SRV records of an answer; a target of "." says "not here". */
-static int parse_answer(const unsigned char *ans, int len, srv_t *out)
+int sip_srv_parse(const unsigned char *ans, int len, sip_srv_rr_t *out, int max)
 {
 	ns_msg msg;
 	ns_rr rr;
@@ -34,7 +27,7 @@ static int parse_answer(const unsigned char *ans, int len, srv_t *out)
 
 	if (ns_initparse(ans, len, &msg) < 0)
 		return 0;
-	for (i = 0; i < ns_msg_count(msg, ns_s_an) && n < SRV_MAX; i++) {
+	for (i = 0; i < ns_msg_count(msg, ns_s_an) && n < max; i++) {
 		const unsigned char *rd;
 
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
@@ -54,55 +47,97 @@ static int parse_answer(const unsigned char *ans, int len, srv_t *out)
 	return n;
 }
 
-/* RFC 2782: among the lowest priority, a running sum of weights picks. */
-static const srv_t *choose(const srv_t *s, int n)
+static unsigned rand_crypto(void *baton, unsigned bound)
 {
-	unsigned best = ~0u, total = 0, r = 0, sum = 0;
-	int i;
+	unsigned r = 0;
 
-	for (i = 0; i < n; i++)
-		if (s[i].priority < best)
-			best = s[i].priority;
-	for (i = 0; i < n; i++)
-		if (s[i].priority == best)
-			total += s[i].weight;
-	if (total && RAND_bytes((unsigned char *)&r, sizeof(r)) == 1)
-		r %= total + 1;
-	for (i = 0; i < n; i++) {
-		if (s[i].priority != best)
-			continue;
-		sum += s[i].weight;
-		if (sum >= r)
-			return &s[i];
-	}
-	return NULL;
+	(void)baton;
+	if (!bound || RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0;
+	return bound == ~0u ? r : r % (bound + 1);
 }
 
-apr_status_t sip_srv_pick(const char *name, char *target, apr_size_t len,
-			  apr_port_t *port)
+/* Move rr[from] to rr[to] (to <= from), shifting the ones between. */
+static void move_to(sip_srv_rr_t *rr, int from, int to, sip_srv_rr_t *tmp)
+{
+	if (from == to)
+		return;
+	*tmp = rr[from];
+	memmove(&rr[to + 1], &rr[to], (size_t)(from - to) * sizeof(*rr));
+	rr[to] = *tmp;
+}
+
+/*
+ * RFC 2782, one priority: those left with weight 0 go first, a number
+ * in 0..sum of weights is drawn, and the first whose running sum reaches
+ * it is next.  A weight-0 record thus wins only a draw of 0.
+ */
+static void order_group(sip_srv_rr_t *rr, int n, sip_srv_rand_fn rnd,
+			void *baton, sip_srv_rr_t *tmp)
+{
+	int k, i, zeros;
+	unsigned sum, run, r;
+
+	for (k = 0; k < n - 1; k++) {
+		zeros = k;
+		for (i = k; i < n; i++)
+			if (rr[i].weight == 0)
+				move_to(rr, i, zeros++, tmp);
+		sum = 0;
+		for (i = k; i < n; i++)
+			sum += rr[i].weight;
+		r = rnd(baton, sum);
+		if (r > sum)
+			r = sum;
+		run = 0;
+		for (i = k; i < n - 1; i++) {
+			run += rr[i].weight;
+			if (run >= r)
+				break;
+		}
+		move_to(rr, i, k, tmp);
+	}
+}
+
+void sip_srv_order(sip_srv_rr_t *rr, int n, sip_srv_rand_fn rnd, void *baton)
+{
+	sip_srv_rr_t tmp;
+	int i, j, start;
+
+	if (!rnd)
+		rnd = rand_crypto;
+	/* A stable insertion sort by priority: n is at most a few dozen. */
+	for (i = 1; i < n; i++) {
+		for (j = i; j > 0 && rr[j - 1].priority > rr[i].priority; j--)
+			;
+		move_to(rr, i, j, &tmp);
+	}
+	for (start = 0; start < n; start = i) {
+		for (i = start; i < n && rr[i].priority == rr[start].priority;
+		     i++)
+			;
+		order_group(rr + start, i - start, rnd, baton, &tmp);
+	}
+}
+
+apr_status_t sip_srv_lookup(const char *name, sip_srv_rr_t *out, int max,
+			    int *n)
 {
 	unsigned char ans[NS_PACKETSZ * 4];
 	struct __res_state rs;
-	srv_t *found;
-	const srv_t *pick;
-	int n;
+	int len, got;
 
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) != 0)
 		return SB_ENOTFOUND;
-	n = res_nquery(&rs, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
+	len = res_nquery(&rs, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
 	res_nclose(&rs);
-	if (n <= 0)
+	if (len <= 0)
 		return SB_ENOTFOUND;
-	found = calloc(SRV_MAX, sizeof(*found));
-	if (!found)
-		return APR_ENOMEM;
-	n = parse_answer(ans, n, found);
-	pick = n ? choose(found, n) : NULL;
-	if (pick) {
-		apr_cpystrn(target, pick->target, len);
-		*port = pick->port;
-	}
-	free(found);
-	return pick ? APR_SUCCESS : SB_ENOTFOUND;
+	got = sip_srv_parse(ans, len, out, max);
+	if (!got)
+		return SB_ENOTFOUND;
+	sip_srv_order(out, got, NULL, NULL);
+	*n = got;
+	return APR_SUCCESS;
 }

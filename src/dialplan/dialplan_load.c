@@ -242,6 +242,24 @@ static apr_status_t dp_action_load(dp_loader_t *ld, const xmlNode *node,
 	return APR_SUCCESS;
 }
 
+/* @p value's index in @p words (from @p first on, in any case), or a
+ * failure that names the attribute and what it takes. */
+static apr_status_t dp_attr_word(dp_loader_t *ld, const xmlNode *node,
+				 const char *attr, const char *value,
+				 const char *const *words, int first,
+				 const char *expected, int *out)
+{
+	int i;
+
+	for (i = first; words[i] && strcasecmp(value, words[i]); i++)
+		;
+	if (!words[i])
+		return dp_fail(ld, node, "%s=\"%s\": expected %s", attr, value,
+			       expected);
+	*out = i;
+	return APR_SUCCESS;
+}
+
 static apr_status_t dp_condition_attrs(dp_loader_t *ld, const xmlNode *node,
 				       dp_condition_t *c)
 {
@@ -260,24 +278,18 @@ static apr_status_t dp_condition_attrs(dp_loader_t *ld, const xmlNode *node,
 		return rv;
 	c->brk = DP_BREAK_ON_FALSE;
 	if (brk) {
-		for (i = 0; breaks[i] && strcasecmp(brk, breaks[i]); i++)
-			;
-		if (!breaks[i])
-			return dp_fail(ld, node,
-				       "break=\"%s\": expected on-false, "
-				       "on-true, always or never",
-				       brk);
+		rv = dp_attr_word(ld, node, "break", brk, breaks, 0,
+				  "on-false, on-true, always or never", &i);
+		if (rv != APR_SUCCESS)
+			return rv;
 		c->brk = (dp_break_e)i;
 	}
 	c->regex = DP_REGEX_NONE;
 	if (regex) {
-		for (i = 1; modes[i] && strcasecmp(regex, modes[i]); i++)
-			;
-		if (!modes[i])
-			return dp_fail(ld, node,
-				       "regex=\"%s\": expected all, any or "
-				       "xor",
-				       regex);
+		rv = dp_attr_word(ld, node, "regex", regex, modes, 1,
+				  "all, any or xor", &i);
+		if (rv != APR_SUCCESS)
+			return rv;
 		c->regex = (dp_regex_e)i;
 		if (sb_xml_attr(node, "field") ||
 		    sb_xml_attr(node, "expression"))
@@ -353,21 +365,36 @@ static apr_status_t dp_condition_load(dp_loader_t *ld, const xmlNode *node,
 	return rv;
 }
 
+/* @p node's attributes checked against @p attrs, and its name, which it
+ * must have, in *name. */
+static apr_status_t dp_named(dp_loader_t *ld, const xmlNode *node,
+			     const char *const *attrs, const char **name)
+{
+	apr_status_t rv = dp_check_attrs(ld, node, attrs);
+	const char *n = sb_xml_attr(node, "name");
+
+	if (rv != APR_SUCCESS)
+		return rv;
+	if (!n || !*n)
+		return dp_fail(ld, node, "<%s> without name",
+			       (const char *)node->name);
+	*name = n;
+	return APR_SUCCESS;
+}
+
 static apr_status_t dp_extension_load(dp_loader_t *ld, const xmlNode *node,
 				      dp_context_t *ctx)
 {
 	static const char *const attrs[] = {"name", "continue", NULL};
-	const char *name = sb_xml_attr(node, "name");
 	const char *cont = sb_xml_attr(node, "continue");
+	const char *name;
 	dp_extension_t *ext;
 	const xmlNode *ch;
 	apr_status_t rv;
 
-	rv = dp_check_attrs(ld, node, attrs);
+	rv = dp_named(ld, node, attrs, &name);
 	if (rv != APR_SUCCESS)
 		return rv;
-	if (!name || !*name)
-		return dp_fail(ld, node, "<extension> without name");
 	ld->extension = name;
 	ext = apr_pcalloc(ld->dp->pool, sizeof(*ext));
 	ext->name = apr_pstrdup(ld->dp->pool, name);
@@ -397,17 +424,15 @@ static apr_status_t dp_extension_load(dp_loader_t *ld, const xmlNode *node,
 static apr_status_t dp_context_load(dp_loader_t *ld, const xmlNode *node)
 {
 	static const char *const attrs[] = {"name", NULL};
-	const char *name = sb_xml_attr(node, "name");
 	sb_dialplan_t *dp = ld->dp;
 	dp_context_t *ctx;
+	const char *name;
 	const xmlNode *ch;
 	apr_status_t rv;
 
-	rv = dp_check_attrs(ld, node, attrs);
+	rv = dp_named(ld, node, attrs, &name);
 	if (rv != APR_SUCCESS)
 		return rv;
-	if (!name || !*name)
-		return dp_fail(ld, node, "<context> without name");
 	ld->context = name;
 	ctx = apr_hash_get(dp->contexts, name, APR_HASH_KEY_STRING);
 	if (!ctx) {

@@ -1,5 +1,7 @@
-/* app_registry.c — the process-wide table of dialplan applications. */
+/* app_registry.c — process-wide tables by name: dialplan applications
+ * here, sb_expand's functions for expand.c. */
 #include <pthread.h>
+#include <string.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include "session_private.h"
@@ -9,80 +11,91 @@ typedef struct {
 	sb_app_fn fn; /* NULL once unregistered */
 } app_entry_t;
 
-/*
- * Modules register at load time from the main thread while workers look
- * names up for every action, so one lock guards the hash.  It is static
- * and needs no initialisation: registration works before anything else
- * has started.  The pool is unmanaged: it outlives every pool the core
- * makes, until sb_session_registry_shutdown.
- */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static apr_pool_t *registry_pool;
-static apr_hash_t *registry;
+static app_registry_t apps = APP_REGISTRY_INIT(sizeof(app_entry_t));
 
-apr_status_t sb_app_register(const char *name, sb_app_fn fn)
+apr_status_t app_registry_put(app_registry_t *r, const char *name,
+			      const void *entry)
 {
-	app_entry_t *e;
+	void *e;
 	apr_status_t rv = APR_SUCCESS;
 
-	if (!name || !*name || !fn)
-		return APR_EINVAL;
-	pthread_mutex_lock(&registry_lock);
-	if (!registry_pool) {
-		rv = apr_pool_create_unmanaged_ex(&registry_pool, NULL, NULL);
+	pthread_mutex_lock(&r->lock);
+	if (!r->pool) {
+		rv = apr_pool_create_unmanaged_ex(&r->pool, NULL, NULL);
 		if (rv != APR_SUCCESS) {
-			registry_pool = NULL;
+			r->pool = NULL;
 			goto done;
 		}
-		registry = apr_hash_make(registry_pool);
+		r->hash = apr_hash_make(r->pool);
 	}
-	e = apr_hash_get(registry, name, APR_HASH_KEY_STRING);
+	e = apr_hash_get(r->hash, name, APR_HASH_KEY_STRING);
 	if (!e) {
-		e = apr_palloc(registry_pool, sizeof(*e));
-		apr_hash_set(registry, apr_pstrdup(registry_pool, name),
+		e = apr_palloc(r->pool, r->entry_size);
+		apr_hash_set(r->hash, apr_pstrdup(r->pool, name),
 			     APR_HASH_KEY_STRING, e);
 	}
-	e->fn = fn;
+	memcpy(e, entry, r->entry_size);
 done:
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&r->lock);
 	return rv;
 }
 
-/*
- * The entry stays with no function: a module that registers and
- * unregisters on every reload reuses it instead of growing a pool that is
- * never cleared.
- */
+void app_registry_blank(app_registry_t *r, const char *name)
+{
+	void *e;
+
+	pthread_mutex_lock(&r->lock);
+	e = r->hash ? apr_hash_get(r->hash, name, APR_HASH_KEY_STRING) : NULL;
+	if (e)
+		memset(e, 0, r->entry_size);
+	pthread_mutex_unlock(&r->lock);
+}
+
+int app_registry_get(app_registry_t *r, const char *name, apr_ssize_t len,
+		     void *out)
+{
+	void *e;
+
+	pthread_mutex_lock(&r->lock);
+	e = r->hash ? apr_hash_get(r->hash, name, len) : NULL;
+	if (e)
+		memcpy(out, e, r->entry_size);
+	pthread_mutex_unlock(&r->lock);
+	return e != NULL;
+}
+
+void app_registry_clear(app_registry_t *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->pool)
+		apr_pool_destroy(r->pool);
+	r->pool = NULL;
+	r->hash = NULL;
+	pthread_mutex_unlock(&r->lock);
+}
+
+apr_status_t sb_app_register(const char *name, sb_app_fn fn)
+{
+	app_entry_t e = {fn};
+
+	if (!name || !*name || !fn)
+		return APR_EINVAL;
+	return app_registry_put(&apps, name, &e);
+}
+
 void sb_app_unregister(const char *name)
 {
-	app_entry_t *e;
-
-	if (!name)
-		return;
-	pthread_mutex_lock(&registry_lock);
-	if (registry) {
-		e = apr_hash_get(registry, name, APR_HASH_KEY_STRING);
-		if (e)
-			e->fn = NULL;
-	}
-	pthread_mutex_unlock(&registry_lock);
+	if (name)
+		app_registry_blank(&apps, name);
 }
 
 sb_app_fn app_registry_find(const char *name)
 {
-	app_entry_t *e;
-	sb_app_fn fn = NULL;
+	app_entry_t e;
 
-	if (!name)
+	if (!name || !app_registry_get(&apps, name, APR_HASH_KEY_STRING, &e))
 		return NULL;
-	pthread_mutex_lock(&registry_lock);
-	if (registry) {
-		e = apr_hash_get(registry, name, APR_HASH_KEY_STRING);
-		if (e)
-			fn = e->fn;
-	}
-	pthread_mutex_unlock(&registry_lock);
-	return fn;
+	return e.fn;
 }
 
 int sb_app_known(void *baton, const char *name)
@@ -93,10 +106,5 @@ int sb_app_known(void *baton, const char *name)
 
 void sb_session_registry_shutdown(void)
 {
-	pthread_mutex_lock(&registry_lock);
-	if (registry_pool)
-		apr_pool_destroy(registry_pool);
-	registry_pool = NULL;
-	registry = NULL;
-	pthread_mutex_unlock(&registry_lock);
+	app_registry_clear(&apps);
 }

@@ -1,103 +1,46 @@
 /* expand.c — run-time ${name} expansion and its function registry. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include "expand_private.h"
+#include "session_private.h"
 
 typedef struct {
 	sb_expand_fn fn; /* NULL once unregistered */
 	void *baton;
 } expand_entry_t;
 
-/*
- * The registry outlives every pool the core makes, so it has an unmanaged
- * pool of its own, created on first use.  One static lock guards the pool
- * and the hash: it needs no initialisation, so registration works before
- * anything else has started.
- */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static apr_pool_t *registry_pool;
-static apr_hash_t *registry;
+static app_registry_t functions = APP_REGISTRY_INIT(sizeof(expand_entry_t));
 
 apr_status_t sb_expand_function_register(const char *name, sb_expand_fn fn,
 					 void *baton)
 {
-	expand_entry_t *e;
-	apr_status_t rv = APR_SUCCESS;
+	expand_entry_t e = {fn, baton};
 
 	if (!name || !*name || !fn)
 		return APR_EINVAL;
-	pthread_mutex_lock(&registry_lock);
-	if (!registry_pool) {
-		rv = apr_pool_create_unmanaged_ex(&registry_pool, NULL, NULL);
-		if (rv != APR_SUCCESS) {
-			registry_pool = NULL;
-			goto done;
-		}
-		registry = apr_hash_make(registry_pool);
-	}
-	e = apr_hash_get(registry, name, APR_HASH_KEY_STRING);
-	if (!e) {
-		e = apr_palloc(registry_pool, sizeof(*e));
-		apr_hash_set(registry, apr_pstrdup(registry_pool, name),
-			     APR_HASH_KEY_STRING, e);
-	}
-	e->fn = fn;
-	e->baton = baton;
-done:
-	pthread_mutex_unlock(&registry_lock);
-	return rv;
+	return app_registry_put(&functions, name, &e);
 }
 
-/*
- * The entry stays in the hash with no function: a module that registers
- * and unregisters on every reload then reuses it instead of growing a pool
- * that is never cleared.
- */
 void sb_expand_function_unregister(const char *name)
 {
-	expand_entry_t *e;
-
-	if (!name)
-		return;
-	pthread_mutex_lock(&registry_lock);
-	e = registry ? apr_hash_get(registry, name, APR_HASH_KEY_STRING) : NULL;
-	if (e) {
-		e->fn = NULL;
-		e->baton = NULL;
-	}
-	pthread_mutex_unlock(&registry_lock);
+	if (name)
+		app_registry_blank(&functions, name);
 }
 
 void sb_expand_shutdown(void)
 {
-	pthread_mutex_lock(&registry_lock);
-	if (registry_pool)
-		apr_pool_destroy(registry_pool);
-	registry_pool = NULL;
-	registry = NULL;
-	pthread_mutex_unlock(&registry_lock);
+	app_registry_clear(&functions);
 }
 
 /* A copy of the entry, so the function runs without the lock held. */
 static int registry_find(const char *name, apr_size_t len, expand_entry_t *out)
 {
-	expand_entry_t *e = NULL;
-	int found;
-
-	pthread_mutex_lock(&registry_lock);
-	if (registry)
-		e = apr_hash_get(registry, name, (apr_ssize_t)len);
-	found = e && e->fn;
-	if (found)
-		*out = *e;
-	pthread_mutex_unlock(&registry_lock);
-	return found;
+	return app_registry_get(&functions, name, (apr_ssize_t)len, out) &&
+	       out->fn;
 }
 
 /*

@@ -2,6 +2,8 @@
 #ifndef SB_SESSION_PRIVATE_H
 #define SB_SESSION_PRIVATE_H
 
+#include <pthread.h>
+#include <apr_hash.h>
 #include <apr_uuid.h>
 #include "sipsbridge/sb_session.h"
 
@@ -73,6 +75,47 @@ apr_pool_t *session_exec_scratch(sb_session_t *s);
 
 /** The registered function for @p name, or NULL.  Thread-safe. */
 sb_app_fn app_registry_find(const char *name);
+
+/**
+ * A process-wide table of fixed-size entries by name: the applications
+ * here, sb_expand's functions in expand.c.  Modules register at load time
+ * from the main thread while workers look names up for every action, so
+ * one lock guards it; static, it needs no initialisation and registration
+ * works before anything else has started.  Its pool is unmanaged and made
+ * on first use: it outlives every pool the core makes, until
+ * app_registry_clear.  All calls are thread-safe.
+ */
+typedef struct app_registry {
+	pthread_mutex_t lock;
+	apr_pool_t *pool;
+	apr_hash_t *hash;
+	apr_size_t entry_size;
+} app_registry_t;
+
+/** A static, empty table of entries of @p size bytes. */
+#define APP_REGISTRY_INIT(size)                                                \
+	{                                                                      \
+		PTHREAD_MUTEX_INITIALIZER, NULL, NULL, (size)                  \
+	}
+
+/** Copies @p entry in as @p name's, adding the name when new. */
+apr_status_t app_registry_put(app_registry_t *r, const char *name,
+			      const void *entry);
+
+/**
+ * Zeroes @p name's entry, if there is one.  The entry stays: a module
+ * that registers and unregisters on every reload reuses it instead of
+ * growing a pool that is never cleared.
+ */
+void app_registry_blank(app_registry_t *r, const char *name);
+
+/** Copies the entry of @p name (@p len bytes, or APR_HASH_KEY_STRING) into
+ * @p out: 1, or 0 when there is none and @p out is untouched. */
+int app_registry_get(app_registry_t *r, const char *name, apr_ssize_t len,
+		     void *out);
+
+/** Frees the table and its pool; a later put starts a fresh one. */
+void app_registry_clear(app_registry_t *r);
 
 /**
  * Frees the process-wide application registry.  The core calls it at exit

@@ -394,7 +394,7 @@ class FakeDns:
     NXDOMAIN, known names without that type an empty answer.  With
     silent=True it answers nothing (a dead server)."""
 
-    A, AAAA, SRV = 1, 28, 33
+    A, AAAA, SRV, NAPTR = 1, 28, 33, 35
 
     def __init__(self, records=None, silent=False):
         import struct
@@ -425,6 +425,19 @@ class FakeDns:
         import struct
         return struct.pack("!HHH", priority, weight, port) + \
             FakeDns.encode_name(target)
+
+    @staticmethod
+    def naptr(order, pref, flags, service, regexp, replacement):
+        """NAPTR rdata (RFC 3403 4.1): the replacement is a plain name,
+        "." (or "") for none."""
+        import struct
+
+        def text(s):
+            return bytes([len(s)]) + s.encode()
+        name = b"\0" if replacement in ("", ".") else \
+            FakeDns.encode_name(replacement)
+        return struct.pack("!HH", order, pref) + text(flags) + \
+            text(service) + text(regexp) + name
 
     @staticmethod
     def encode_name(name):

@@ -7,8 +7,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "call_route.h"
-
-static apr_pool_t *pool;
+#include "pool_fixture.h"
 
 static int owner_of(const char *text)
 {
@@ -99,9 +98,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	apr_pool_create(&pool, NULL);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	apr_pool_destroy(pool);
+	rc = cmocka_run_group_tests(tests, pool_setup, pool_teardown);
 	apr_terminate();
 	return rc;
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <apr_general.h>
@@ -15,72 +14,20 @@
 #include "sipsbridge/sb_dialplan.h"
 #include "expand_private.h"
 
-static apr_pool_t *pool;
-static char *dir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/sb_dialplan_test_XXXXXX";
-	char *real;
-
-	(void)state;
-	if (apr_pool_create(&pool, NULL) != APR_SUCCESS || !mkdtemp(tmpl))
-		return -1;
-	real = realpath(tmpl, NULL);
-	dir = apr_pstrdup(pool, real);
-	free(real);
-	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	apr_pool_destroy(pool);
-	return 0;
-}
-
-static const char *path_of(const char *rel)
-{
-	return apr_pstrcat(pool, dir, "/", rel, NULL);
-}
-
-static void put(const char *rel, const char *content)
-{
-	const char *path = path_of(rel);
-	char *parent = apr_pstrdup(pool, path);
-	FILE *fp;
-
-	*strrchr(parent, '/') = '\0';
-	assert_int_equal(apr_dir_make_recursive(parent, APR_OS_DEFAULT, pool),
-			 APR_SUCCESS);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(content, fp);
-	fclose(fp);
-}
+#include "conf_fixture.h"
 
 /* A root whose dialplan section includes @p include (a glob). */
 static void put_root(const char *include)
 {
-	put("root.xml", apr_psprintf(pool,
-				     "<?xml version=\"1.0\"?>\n"
-				     "<document type=\"sipsbridge/xml\">\n"
-				     "  <section name=\"dialplan\">\n"
-				     "    <X-PRE-PROCESS cmd=\"include\" "
-				     "data=\"%s\"/>\n"
-				     "  </section>\n"
-				     "</document>\n",
-				     include));
+	conf_put("root.xml", apr_psprintf(pool,
+					  "<?xml version=\"1.0\"?>\n"
+					  "<document type=\"sipsbridge/xml\">\n"
+					  "  <section name=\"dialplan\">\n"
+					  "    <X-PRE-PROCESS cmd=\"include\" "
+					  "data=\"%s\"/>\n"
+					  "  </section>\n"
+					  "</document>\n",
+					  include));
 }
 
 static int app_known(void *baton, const char *app)
@@ -104,7 +51,7 @@ static apr_status_t load_dp(sb_dialplan_t **dp, sb_config_error_t *err)
 
 	sb_vars_create(&vars, pool);
 	memset(err, 0, sizeof(*err));
-	if (sb_config_load(&cfg, path_of("root.xml"), vars, pool, err) !=
+	if (sb_config_load(&cfg, conf_path("root.xml"), vars, pool, err) !=
 	    APR_SUCCESS)
 		fail_msg("config: %s:%d: %s", err->file, err->line, err->msg);
 	return sb_dialplan_load(dp, cfg, app_known, NULL, pool, err);
@@ -124,8 +71,8 @@ static sb_dialplan_t *load_ok(void)
 static sb_dialplan_t *load_body(const char *body)
 {
 	put_root("dp/*.xml");
-	put("dp/test.xml",
-	    apr_pstrcat(pool, "<include>\n", body, "</include>\n", NULL));
+	conf_put("dp/test.xml",
+		 apr_pstrcat(pool, "<include>\n", body, "</include>\n", NULL));
 	return load_ok();
 }
 
@@ -348,7 +295,8 @@ static void test_continue_and_merge(void **state)
 
 	(void)state;
 	put_root("dp/*.xml");
-	put("dp/a.xml",
+	conf_put(
+	    "dp/a.xml",
 	    "<include><context name='c'>\n"
 	    " <extension name='one' continue='true'>\n"
 	    "  <condition field='destination_number' expression='^(\\d+)$'>\n"
@@ -357,7 +305,8 @@ static void test_continue_and_merge(void **state)
 	    "  <condition field='destination_number' expression='^5'>\n"
 	    "   <action application='log' data='two'/></condition>\n"
 	    "</extension></context></include>\n");
-	put("dp/b.xml",
+	conf_put(
+	    "dp/b.xml",
 	    "<include><context name='c'><extension name='three'><condition>\n"
 	    " <action application='log' data='three'/></condition>\n"
 	    "</extension></context><context name='other'/></include>\n");
@@ -373,7 +322,7 @@ static void test_continue_and_merge(void **state)
 	assert_string_equal(
 	    act(hunt_ok(dp, "c", vars_of("destination_number", "x", NULL)), 0)
 		->file,
-	    path_of("dp/b.xml"));
+	    conf_path("dp/b.xml"));
 	hunt_none(dp, "other", vars_of("destination_number", "1", NULL));
 }
 
@@ -583,15 +532,15 @@ static void test_load_errors(void **state)
 		    : is_open(c->body, "<extension") ? "</extension>"
 						     : "";
 
-		put("dp/test.xml",
-		    apr_pstrcat(pool, "<include>\n<context name=\"c\">\n",
-				c->body, tail, "</context>\n</include>\n",
-				NULL));
+		conf_put("dp/test.xml",
+			 apr_pstrcat(pool, "<include>\n<context name=\"c\">\n",
+				     c->body, tail, "</context>\n</include>\n",
+				     NULL));
 		dp = NULL;
 		if (load_dp(&dp, &err) != SB_ECONFIG)
 			fail_msg("case %zu loaded", i);
 		assert_null(dp);
-		assert_string_equal(err.file, path_of("dp/test.xml"));
+		assert_string_equal(err.file, conf_path("dp/test.xml"));
 		if (err.line != c->line || !strstr(err.msg, c->msg))
 			fail_msg("case %zu: got %d: %s", i, err.line, err.msg);
 		assert_non_null(strstr(err.msg, "dialplan: "));
@@ -605,13 +554,15 @@ static void test_load_errors_outside_extensions(void **state)
 
 	(void)state;
 	put_root("dp/*.xml");
-	put("dp/a.xml", "<include><context name=\"ok\"/></include>\n");
-	put("dp/b.xml", "<include>\n\n<context>\n</context>\n</include>\n");
+	conf_put("dp/a.xml", "<include><context name=\"ok\"/></include>\n");
+	conf_put("dp/b.xml",
+		 "<include>\n\n<context>\n</context>\n</include>\n");
 	assert_int_equal(load_dp(&dp, &err), SB_ECONFIG);
-	assert_string_equal(err.file, path_of("dp/b.xml"));
+	assert_string_equal(err.file, conf_path("dp/b.xml"));
 	assert_int_equal(err.line, 3);
 	assert_string_equal(err.msg, "dialplan: <context> without name");
-	put("dp/b.xml", "<include>\n<extension name=\"x\"/>\n</include>\n");
+	conf_put("dp/b.xml",
+		 "<include>\n<extension name=\"x\"/>\n</include>\n");
 	assert_int_equal(load_dp(&dp, &err), SB_ECONFIG);
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.msg,
@@ -629,10 +580,10 @@ static void test_no_dialplan_section(void **state)
 	unsigned nc = 9, ne = 9;
 
 	(void)state;
-	put("root.xml", "<document type=\"sipsbridge/xml\"/>\n");
+	conf_put("root.xml", "<document type=\"sipsbridge/xml\"/>\n");
 	sb_vars_create(&vars, pool);
 	assert_int_equal(
-	    sb_config_load(&cfg, path_of("root.xml"), vars, pool, &err),
+	    sb_config_load(&cfg, conf_path("root.xml"), vars, pool, &err),
 	    APR_SUCCESS);
 	/* No known() callback: every application is accepted. */
 	assert_int_equal(sb_dialplan_load(&dp, cfg, NULL, NULL, pool, &err),
@@ -643,7 +594,7 @@ static void test_no_dialplan_section(void **state)
 	hunt_none(dp, "default", vars_of("destination_number", "1", NULL));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) conf_test(f)
 
 int main(void)
 {

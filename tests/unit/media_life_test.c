@@ -13,45 +13,29 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <apr_general.h>
-#include "media_harness.h"
+#include "media_fixture.h"
 
 /*
  * Below Linux's ephemeral range, apart from the other media tests; each
  * block is the first run of ports nobody holds (other programs on the
  * machine, e.g. a benchmark, may hold some of ours), found at setup.
  */
-static apr_port_t PORT_MIN, PORT_MAX, CHURN_MIN, CHURN_MAX, TRIO;
-
-static apr_pool_t *pool;
+static apr_port_t CHURN_MIN, CHURN_MAX, TRIO;
 
 static int setup(void **state)
 {
-	(void)state;
-	PORT_MIN = harness_free_run(23000, 800);
-	PORT_MAX = (apr_port_t)(PORT_MIN + 799);
+	if (media_ports(23000, 800) != 0)
+		return -1;
 	CHURN_MIN = harness_free_run((apr_port_t)(PORT_MAX + 1), 40);
 	CHURN_MAX = (apr_port_t)(CHURN_MIN + 39);
 	TRIO = harness_free_run((apr_port_t)(CHURN_MAX + 1), 8);
-	if (!PORT_MIN || !CHURN_MIN || !TRIO)
+	if (!CHURN_MIN || !TRIO)
 		return -1;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+	return pool_setup(state);
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
-
-static sb_media_t *media_new(apr_port_t lo, apr_port_t hi, unsigned threads)
-{
-	sb_media_config_t cfg = {lo, hi, threads};
-	sb_media_t *m = NULL;
-
-	assert_int_equal(sb_media_create(&m, &cfg, pool), APR_SUCCESS);
-	return m;
-}
+/* A test with its ports found and a pool of its own. */
+#define life_test(fn) cmocka_unit_test_setup_teardown(fn, setup, pool_teardown)
 
 /* The timeout's record: counts, and whether close had returned. */
 typedef struct fired {
@@ -480,19 +464,14 @@ static void test_busy_relay_does_not_block(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout_close, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_port_range, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_fd_leak, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_churn_under_traffic, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_close_in_callback, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_destroy_in_callback_aborts,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_busy_relay_does_not_block,
-					    setup, teardown),
+	    life_test(test_timeout),
+	    life_test(test_timeout_close),
+	    life_test(test_port_range),
+	    life_test(test_no_fd_leak),
+	    life_test(test_churn_under_traffic),
+	    life_test(test_close_in_callback),
+	    life_test(test_destroy_in_callback_aborts),
+	    life_test(test_busy_relay_does_not_block),
 	};
 	int rc;
 

@@ -8,34 +8,15 @@
 #include <pthread.h>
 #include <cmocka.h>
 #include <apr_general.h>
-#include "media_harness.h"
+#include "media_fixture.h"
 
-/* Set in main(): a run of free ports from 22000 (harness_free_run). */
-static apr_port_t PORT_MIN, PORT_MAX;
 #define SUITE SB_SRTP_AES_CM_128_HMAC_SHA1_80
 #define KEYLEN 30
 #define TAG 10
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
-
 /* A plain, B SRTP; the B-side phone has its own sessions. */
 typedef struct call {
-	sb_media_t *m;
-	sb_media_stream_t *a, *b;
-	peer_t pa, pb;
+	media_call_t mc;
 	unsigned char to_b[KEYLEN];   /* we protect toward B's phone */
 	unsigned char from_b[KEYLEN]; /* B's phone protects toward us */
 	sb_srtp_t *phone_rx, *phone_tx;
@@ -43,29 +24,15 @@ typedef struct call {
 
 static void call_open(call_t *c, unsigned threads)
 {
-	sb_media_config_t cfg = {PORT_MIN, PORT_MAX, threads};
-
 	assert_int_equal(sb_srtp_global_init(), APR_SUCCESS);
-	assert_int_equal(sb_media_create(&c->m, &cfg, pool), APR_SUCCESS);
-	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->a),
-			 APR_SUCCESS);
-	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->b),
-			 APR_SUCCESS);
-	assert_int_equal(peer_open(&c->pa), 0);
-	assert_int_equal(peer_open(&c->pb), 0);
-	assert_int_equal(
-	    sb_media_stream_set_peer(c->a, "127.0.0.1", c->pa.port, 0, 0),
-	    APR_SUCCESS);
 	/* B's phone muxes: its RTCP comes back on its one socket. */
-	assert_int_equal(
-	    sb_media_stream_set_peer(c->b, "127.0.0.1", c->pb.port, 0, 1),
-	    APR_SUCCESS);
+	media_call_open(&c->mc, PORT_MIN, PORT_MAX, threads, 1);
 	assert_int_equal(sb_srtp_keygen(SUITE, c->to_b, KEYLEN), APR_SUCCESS);
 	assert_int_equal(sb_srtp_keygen(SUITE, c->from_b, KEYLEN), APR_SUCCESS);
-	assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_PROTECT, SUITE,
-						  c->to_b, KEYLEN, 0),
+	assert_int_equal(sb_media_stream_set_srtp(c->mc.b, SB_SRTP_PROTECT,
+						  SUITE, c->to_b, KEYLEN, 0),
 			 APR_SUCCESS);
-	assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+	assert_int_equal(sb_media_stream_set_srtp(c->mc.b, SB_SRTP_UNPROTECT,
 						  SUITE, c->from_b, KEYLEN, 0),
 			 APR_SUCCESS);
 	assert_int_equal(sb_srtp_create(&c->phone_rx, SUITE, c->to_b, KEYLEN,
@@ -74,18 +41,14 @@ static void call_open(call_t *c, unsigned threads)
 	assert_int_equal(sb_srtp_create(&c->phone_tx, SUITE, c->from_b, KEYLEN,
 					SB_SRTP_PROTECT, 0, pool),
 			 APR_SUCCESS);
-	sb_media_stream_link(c->a, c->b);
+	sb_media_stream_link(c->mc.a, c->mc.b);
 }
 
 static void call_close(call_t *c)
 {
 	sb_srtp_destroy(c->phone_rx);
 	sb_srtp_destroy(c->phone_tx);
-	sb_media_stream_close(c->a);
-	sb_media_stream_close(c->b);
-	sb_media_destroy(c->m);
-	peer_close(&c->pa);
-	peer_close(&c->pb);
+	media_call_close(&c->mc);
 }
 
 /* A's phone sends plain seq; B's phone gets SRTP it can unprotect. */
@@ -96,8 +59,8 @@ static int a_to_b(call_t *c, unsigned seq)
 	int n;
 
 	rtp_build(out, seq, 0xa0a0, 172);
-	peer_send(&c->pa, sb_media_stream_port(c->a), out, 172);
-	n = peer_recv(&c->pb, in, sizeof(in), 1000, NULL);
+	peer_send(&c->mc.pa, sb_media_stream_port(c->mc.a), out, 172);
+	n = peer_recv(&c->mc.pb, in, sizeof(in), 1000, NULL);
 	if (n != 172 + TAG || memcmp(in + 12, out + 12, 160) == 0)
 		return 0;
 	len = (apr_size_t)n;
@@ -125,8 +88,8 @@ static int b_to_a(call_t *c, unsigned seq)
 	apr_size_t len = phone_protect(c, seq, wire, sizeof(wire));
 
 	rtp_build(plain, seq, 0xb0b0, 172);
-	peer_send(&c->pb, sb_media_stream_port(c->b), wire, len);
-	return peer_recv(&c->pa, in, sizeof(in), 1000, NULL) == 172 &&
+	peer_send(&c->mc.pb, sb_media_stream_port(c->mc.b), wire, len);
+	return peer_recv(&c->mc.pa, in, sizeof(in), 1000, NULL) == 172 &&
 	       memcmp(in, plain, 172) == 0;
 }
 
@@ -144,14 +107,14 @@ static void test_srtp_relay(void **state)
 		assert_true(a_to_b(&c, 100 + i));
 	for (i = 0; i < 5; i++)
 		assert_true(b_to_a(&c, 200 + i));
-	assert_int_equal(STAT(c.b, tx_packets), 5);
-	assert_int_equal(STAT(c.b, tx_bytes), 5 * (172 + TAG));
-	assert_int_equal(STAT(c.b, rx_bytes), 5 * (172 + TAG));
-	assert_int_equal(STAT(c.a, tx_bytes), 5 * 172);
+	assert_int_equal(STAT(c.mc.b, tx_packets), 5);
+	assert_int_equal(STAT(c.mc.b, tx_bytes), 5 * (172 + TAG));
+	assert_int_equal(STAT(c.mc.b, rx_bytes), 5 * (172 + TAG));
+	assert_int_equal(STAT(c.mc.a, tx_bytes), 5 * 172);
 	/* RTCP from A's phone reaches B's muxing phone as SRTCP. */
 	rtcp_build(out, 0xa0a0);
-	peer_send(&c.pa, sb_media_stream_port(c.a) + 1, out, 32);
-	n = peer_recv(&c.pb, in, sizeof(in), 1000, NULL);
+	peer_send(&c.mc.pa, sb_media_stream_port(c.mc.a) + 1, out, 32);
+	n = peer_recv(&c.mc.pb, in, sizeof(in), 1000, NULL);
 	assert_true(n > 32);
 	len = (apr_size_t)n;
 	assert_int_equal(sb_srtp_rtcp(c.phone_rx, in, &len, sizeof(in)),
@@ -173,19 +136,19 @@ static void test_srtp_forged_and_replayed(void **state)
 	/* One flipped payload bit: dropped, counted, nothing reaches A. */
 	len = phone_protect(&c, 2, wire, sizeof(wire));
 	wire[40] ^= 0x01;
-	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
-	assert_int_equal(STAT_WAIT(c.b, srtp_auth_failed, 1), 1);
-	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 100, NULL), -1);
+	peer_send(&c.mc.pb, sb_media_stream_port(c.mc.b), wire, len);
+	assert_int_equal(STAT_WAIT(c.mc.b, srtp_auth_failed, 1), 1);
+	assert_int_equal(peer_recv(&c.mc.pa, in, sizeof(in), 100, NULL), -1);
 	/* The same good packet twice: the second is a replay. */
 	len = phone_protect(&c, 3, wire, sizeof(wire));
-	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
-	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 1000, NULL), 172);
-	peer_send(&c.pb, sb_media_stream_port(c.b), wire, len);
-	assert_int_equal(STAT_WAIT(c.b, srtp_replayed, 1), 1);
-	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 100, NULL), -1);
-	assert_int_equal(STAT(c.b, rx_packets), 2);
-	assert_int_equal(STAT(c.b, srtp_auth_failed), 1);
-	assert_int_equal(STAT(c.b, dropped_other), 0);
+	peer_send(&c.mc.pb, sb_media_stream_port(c.mc.b), wire, len);
+	assert_int_equal(peer_recv(&c.mc.pa, in, sizeof(in), 1000, NULL), 172);
+	peer_send(&c.mc.pb, sb_media_stream_port(c.mc.b), wire, len);
+	assert_int_equal(STAT_WAIT(c.mc.b, srtp_replayed, 1), 1);
+	assert_int_equal(peer_recv(&c.mc.pa, in, sizeof(in), 100, NULL), -1);
+	assert_int_equal(STAT(c.mc.b, rx_packets), 2);
+	assert_int_equal(STAT(c.mc.b, srtp_auth_failed), 1);
+	assert_int_equal(STAT(c.mc.b, dropped_other), 0);
 	call_close(&c);
 }
 
@@ -200,11 +163,11 @@ static void test_srtp_no_latch_on_forgery(void **state)
 	call_open(&c, 1);
 	assert_int_equal(peer_open(&evil), 0);
 	rtp_build(junk, 9, 0xb0b0, 182);
-	peer_send(&evil, sb_media_stream_port(c.b), junk, 182);
-	assert_int_equal(STAT_WAIT(c.b, srtp_auth_failed, 1), 1);
-	assert_int_equal(STAT(c.b, latched), 0);
+	peer_send(&evil, sb_media_stream_port(c.mc.b), junk, 182);
+	assert_int_equal(STAT_WAIT(c.mc.b, srtp_auth_failed, 1), 1);
+	assert_int_equal(STAT(c.mc.b, latched), 0);
 	assert_true(b_to_a(&c, 10));
-	assert_int_equal(STAT(c.b, latched), 1);
+	assert_int_equal(STAT(c.mc.b, latched), 1);
 	peer_close(&evil);
 	call_close(&c);
 }
@@ -218,18 +181,18 @@ static void test_srtp_rekey_and_off(void **state)
 	call_open(&c, 1);
 	assert_true(a_to_b(&c, 1));
 	/* A bad key is refused; the session in place keeps working. */
-	assert_int_not_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT,
+	assert_int_not_equal(sb_media_stream_set_srtp(c.mc.b, SB_SRTP_PROTECT,
 						      SUITE, key, KEYLEN - 1,
 						      0),
 			     APR_SUCCESS);
 	assert_int_equal(
-	    sb_media_stream_set_srtp(c.b, 7, SUITE, key, KEYLEN, 0),
+	    sb_media_stream_set_srtp(c.mc.b, 7, SUITE, key, KEYLEN, 0),
 	    APR_EINVAL);
 	assert_true(a_to_b(&c, 2));
 	/* A new key: the phone's old session no longer authenticates. */
 	assert_int_equal(sb_srtp_keygen(SUITE, key, KEYLEN), APR_SUCCESS);
-	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT, SUITE,
-						  key, KEYLEN, 0),
+	assert_int_equal(sb_media_stream_set_srtp(c.mc.b, SB_SRTP_PROTECT,
+						  SUITE, key, KEYLEN, 0),
 			 APR_SUCCESS);
 	assert_false(a_to_b(&c, 3));
 	sb_srtp_destroy(c.phone_rx);
@@ -238,12 +201,12 @@ static void test_srtp_rekey_and_off(void **state)
 			 APR_SUCCESS);
 	assert_true(a_to_b(&c, 4));
 	/* Off: plain through. */
-	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT,
+	assert_int_equal(sb_media_stream_set_srtp(c.mc.b, SB_SRTP_PROTECT,
 						  SB_SRTP_NONE, NULL, 0, 0),
 			 APR_SUCCESS);
 	rtp_build(out, 5, 0xa0a0, 172);
-	peer_send(&c.pa, sb_media_stream_port(c.a), out, 172);
-	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 1000, NULL), 172);
+	peer_send(&c.mc.pa, sb_media_stream_port(c.mc.a), out, 172);
+	assert_int_equal(peer_recv(&c.mc.pb, in, sizeof(in), 1000, NULL), 172);
 	assert_memory_equal(in, out, 172);
 	call_close(&c);
 }
@@ -265,8 +228,8 @@ static void *blast_a(void *arg)
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
 		/* Not a_to_b's SSRC: its later check starts a fresh stream. */
 		rtp_build(pkt, seq++, 0xa1a1, 172);
-		if (peer_send(&b->c->pa, sb_media_stream_port(b->c->a), pkt,
-			      172) == 172)
+		if (peer_send(&b->c->mc.pa, sb_media_stream_port(b->c->mc.a),
+			      pkt, 172) == 172)
 			b->sent++;
 		if (seq % 64 == 0)
 			sched_yield();
@@ -286,8 +249,8 @@ static void *blast_b(void *arg)
 		len = rtp_build(wire, seq++, 0xb0b0, 172);
 		if (sb_srtp_rtp(b->c->phone_tx, wire, &len, sizeof(wire)) ==
 			APR_SUCCESS &&
-		    peer_send(&b->c->pb, sb_media_stream_port(b->c->b), wire,
-			      len) == (int)len)
+		    peer_send(&b->c->mc.pb, sb_media_stream_port(b->c->mc.b),
+			      wire, len) == (int)len)
 			b->sent++;
 		if (seq % 64 == 0)
 			sched_yield();
@@ -303,24 +266,24 @@ static void rekey_storm(call_t *c, int rounds)
 	for (i = 0; i < rounds; i++) {
 		assert_int_equal(sb_srtp_keygen(SUITE, key, KEYLEN),
 				 APR_SUCCESS);
-		assert_int_equal(sb_media_stream_set_srtp(c->b, SB_SRTP_PROTECT,
-							  SUITE, key, KEYLEN,
-							  0),
-				 APR_SUCCESS);
+		assert_int_equal(
+		    sb_media_stream_set_srtp(c->mc.b, SB_SRTP_PROTECT, SUITE,
+					     key, KEYLEN, 0),
+		    APR_SUCCESS);
 		/* Receive key: the phone's, a wrong one, or none. */
 		if (i % 3 == 0)
 			assert_int_equal(sb_media_stream_set_srtp(
-					     c->b, SB_SRTP_UNPROTECT, SUITE,
+					     c->mc.b, SB_SRTP_UNPROTECT, SUITE,
 					     c->from_b, KEYLEN, 0),
 					 APR_SUCCESS);
 		else if (i % 3 == 1)
 			assert_int_equal(
-			    sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+			    sb_media_stream_set_srtp(c->mc.b, SB_SRTP_UNPROTECT,
 						     SUITE, key, KEYLEN, 0),
 			    APR_SUCCESS);
 		else
 			assert_int_equal(
-			    sb_media_stream_set_srtp(c->b, SB_SRTP_UNPROTECT,
+			    sb_media_stream_set_srtp(c->mc.b, SB_SRTP_UNPROTECT,
 						     SB_SRTP_NONE, NULL, 0, 0),
 			    APR_SUCCESS);
 		apr_sleep(2000);
@@ -335,13 +298,14 @@ static void settle(call_t *c)
 
 	while (quiet < 3) {
 		apr_sleep(apr_time_from_msec(20));
-		now = STAT(c->a, rx_packets) + STAT(c->a, dropped_other) +
-		      STAT(c->b, rx_packets) + STAT(c->b, srtp_auth_failed);
+		now = STAT(c->mc.a, rx_packets) + STAT(c->mc.a, dropped_other) +
+		      STAT(c->mc.b, rx_packets) +
+		      STAT(c->mc.b, srtp_auth_failed);
 		quiet = now == last ? quiet + 1 : 0;
 		last = now;
 	}
-	peer_drain(&c->pa);
-	peer_drain(&c->pb);
+	peer_drain(&c->mc.pa);
+	peer_drain(&c->mc.pb);
 }
 
 static void test_srtp_rekey_under_load(void **state)
@@ -361,8 +325,8 @@ static void test_srtp_rekey_under_load(void **state)
 	__atomic_store_n(&bb.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
-	sb_media_stream_stats(c.a, &sa);
-	sb_media_stream_stats(c.b, &sb);
+	sb_media_stream_stats(c.mc.a, &sa);
+	sb_media_stream_stats(c.mc.b, &sb);
 	print_message(
 	    "storm: A->B %llu sent, %llu relayed; B->A %llu sent, "
 	    "%llu relayed, %llu auth failures\n",
@@ -375,8 +339,8 @@ static void test_srtp_rekey_under_load(void **state)
 	assert_true(sa.tx_packets > 0);
 	assert_true(sb.srtp_auth_failed > 0);
 	/* Settled keys work at once: no packet sees half a change. */
-	assert_int_equal(sb_media_stream_set_srtp(c.b, SB_SRTP_PROTECT, SUITE,
-						  c.to_b, KEYLEN, 0),
+	assert_int_equal(sb_media_stream_set_srtp(c.mc.b, SB_SRTP_PROTECT,
+						  SUITE, c.to_b, KEYLEN, 0),
 			 APR_SUCCESS);
 	settle(&c);
 	sb_srtp_destroy(c.phone_rx);
@@ -390,22 +354,17 @@ static void test_srtp_rekey_under_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_srtp_relay, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_srtp_forged_and_replayed,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_srtp_no_latch_on_forgery,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_srtp_rekey_and_off, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_srtp_rekey_under_load, setup,
-					    teardown),
+	    pool_test(test_srtp_relay),
+	    pool_test(test_srtp_forged_and_replayed),
+	    pool_test(test_srtp_no_latch_on_forgery),
+	    pool_test(test_srtp_rekey_and_off),
+	    pool_test(test_srtp_rekey_under_load),
 	};
 	int rc;
 
 	apr_initialize();
-	PORT_MIN = harness_free_run(22000, 1000);
-	PORT_MAX = (apr_port_t)(PORT_MIN + 999);
-	if (!PORT_MIN)
+	/* Below Linux's ephemeral range, where the peers' ports come from. */
+	if (media_ports(22000, 1000) != 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	apr_terminate();

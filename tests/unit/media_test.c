@@ -7,68 +7,15 @@
 #include <string.h>
 #include <cmocka.h>
 #include <apr_general.h>
-#include "media_harness.h"
+#include "media_fixture.h"
 
-/* Below Linux's ephemeral range, where the peers' ports come from. */
-/* Set in main(): a run of free ports from 21000 (harness_free_run). */
-static apr_port_t PORT_MIN, PORT_MAX;
-
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
-
-static sb_media_t *media_new(apr_port_t lo, apr_port_t hi, unsigned threads)
-{
-	sb_media_config_t cfg = {lo, hi, threads};
-	sb_media_t *m = NULL;
-
-	assert_int_equal(sb_media_create(&m, &cfg, pool), APR_SUCCESS);
-	return m;
-}
+typedef media_call_t call_t;
 
 /* A and B linked, each with its peer socket named as its SDP peer. */
-typedef struct call {
-	sb_media_t *m;
-	sb_media_stream_t *a, *b;
-	peer_t pa, pb;
-} call_t;
-
 static void call_open(call_t *c, unsigned threads)
 {
-	c->m = media_new(PORT_MIN, PORT_MAX, threads);
-	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->a),
-			 APR_SUCCESS);
-	assert_int_equal(sb_media_stream_open(c->m, "127.0.0.1", &c->b),
-			 APR_SUCCESS);
-	assert_int_equal(peer_open(&c->pa), 0);
-	assert_int_equal(peer_open(&c->pb), 0);
-	assert_int_equal(
-	    sb_media_stream_set_peer(c->a, "127.0.0.1", c->pa.port, 0, 0),
-	    APR_SUCCESS);
-	assert_int_equal(
-	    sb_media_stream_set_peer(c->b, "127.0.0.1", c->pb.port, 0, 0),
-	    APR_SUCCESS);
+	media_call_open(c, PORT_MIN, PORT_MAX, threads, 0);
 	sb_media_stream_link(c->a, c->b);
-}
-
-static void call_close(call_t *c)
-{
-	sb_media_stream_close(c->a);
-	sb_media_stream_close(c->b);
-	sb_media_destroy(c->m);
-	peer_close(&c->pa);
-	peer_close(&c->pb);
 }
 
 /* @p n packets from @p from to @p port arrive intact at @p to from
@@ -150,7 +97,7 @@ static void test_relay_both_ways(void **state)
 	sb_media_stream_stats(c.b, &st);
 	assert_int_equal(st.rx_packets, 5);
 	assert_int_equal(st.tx_packets, 5);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 static void test_latch_and_drop(void **state)
@@ -187,7 +134,7 @@ static void test_latch_and_drop(void **state)
 	assert_int_equal(STAT(c.a, rx_packets), 1);
 	peer_close(&nat);
 	peer_close(&other);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 /* No SDP address (port 0): the peer's first packet is all we need. */
@@ -208,7 +155,7 @@ static void test_latch_without_sdp(void **state)
 	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 3),
 			 3);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 static void test_set_peer_unlatches(void **state)
@@ -245,7 +192,7 @@ static void test_set_peer_unlatches(void **state)
 	assert_int_equal(STAT(c.a, dropped_source), 1);
 	peer_close(&first);
 	peer_close(&second);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 /* RTCP from a's RTCP peer to b's RTCP peer; true when it arrived intact
@@ -305,7 +252,7 @@ static void test_rtcp_and_mux(void **state)
 	peer_close(&ra);
 	peer_close(&rb);
 	peer_close(&stray);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 static void test_drops(void **state)
@@ -354,7 +301,7 @@ static void test_drops(void **state)
 	assert_int_equal(STAT_WAIT(c.a, dropped_other, 4), 4);
 	assert_int_equal(peer_recv(&c.pa, in, sizeof(in), 50, NULL), -1);
 	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 50, NULL), -1);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 static void test_relink(void **state)
@@ -389,7 +336,7 @@ static void test_relink(void **state)
 			 0);
 	assert_int_equal(STAT_WAIT(c.a, dropped_other, 1), 1);
 	peer_close(&pd);
-	call_close(&c);
+	media_call_close(&c);
 }
 
 static void test_ipv6(void **state)
@@ -450,26 +397,21 @@ static void test_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_relay_both_ways, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_latch_and_drop, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_latch_without_sdp, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_set_peer_unlatches, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_rtcp_and_mux, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_relink, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+	    pool_test(test_config),
+	    pool_test(test_relay_both_ways),
+	    pool_test(test_latch_and_drop),
+	    pool_test(test_latch_without_sdp),
+	    pool_test(test_set_peer_unlatches),
+	    pool_test(test_rtcp_and_mux),
+	    pool_test(test_drops),
+	    pool_test(test_relink),
+	    pool_test(test_ipv6),
 	};
 	int rc;
 
 	apr_initialize();
-	PORT_MIN = harness_free_run(21000, 1000);
-	PORT_MAX = (apr_port_t)(PORT_MIN + 999);
-	if (!PORT_MIN)
+	/* Below Linux's ephemeral range, where the peers' ports come from. */
+	if (media_ports(21000, 1000) != 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	apr_terminate();

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <apr_general.h>
@@ -15,13 +14,12 @@
 #include "sipsbridge/sb_session.h"
 #include "expand_private.h"
 #include "session_private.h"
+#include "conf_fixture.h"
 
 /* Flags the worker sets and the test thread polls (see loop_test.c). */
 #define FLAG_SET(p) __atomic_store_n((p), 1, __ATOMIC_RELEASE)
 #define FLAG_GET(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 
-static apr_pool_t *pool;
-static char *dir;
 static sb_loop_t *loop;
 static sb_worker_t *worker;
 static sb_dialplan_t *dp;
@@ -179,27 +177,13 @@ EXT("x301", "^301$",
 "</context>\n</section></document>\n";
 /* clang-format on */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int load_dialplan(void)
 {
-	const char *root = apr_pstrcat(pool, dir, "/root.xml", NULL);
+	const char *root = conf_put("root.xml", dialplan_xml);
 	sb_config_error_t err;
 	sb_config_t *cfg;
 	sb_vars_t *vars;
-	FILE *fp = fopen(root, "w");
 
-	if (!fp)
-		return -1;
-	fputs(dialplan_xml, fp);
-	fclose(fp);
 	memset(&err, 0, sizeof(err));
 	if (sb_vars_create(&vars, pool) != APR_SUCCESS ||
 	    sb_config_load(&cfg, root, vars, pool, &err) != APR_SUCCESS ||
@@ -213,13 +197,8 @@ static int load_dialplan(void)
 
 static int group_setup(void **state)
 {
-	char tmpl[] = "/tmp/sb_session_test_XXXXXX";
-
-	(void)state;
-	if (apr_pool_create(&pool, NULL) != APR_SUCCESS || !mkdtemp(tmpl))
-		return -1;
-	dir = apr_pstrdup(pool, tmpl);
-	if (sb_log_open(dir, SB_LOG_DEBUG, 0) != APR_SUCCESS)
+	if (conf_setup(state) != 0 ||
+	    sb_log_open(conf_dir, SB_LOG_DEBUG, 0) != APR_SUCCESS)
 		return -1;
 	if (sb_session_apps_init() != APR_SUCCESS ||
 	    sb_app_register("test_wait", app_test_wait) != APR_SUCCESS ||
@@ -237,10 +216,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	(void)state;
 	sb_loop_stop(loop);
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	apr_pool_destroy(pool);
+	conf_teardown(state);
 	sb_log_close();
 	sb_session_registry_shutdown();
 	sb_expand_shutdown();
@@ -344,7 +321,7 @@ static int wait_hangup(call_t *c)
 /* The log file so far. */
 static char *read_log(void)
 {
-	const char *path = apr_pstrcat(pool, dir, "/sipsbridge.log", NULL);
+	const char *path = conf_path("sipsbridge.log");
 	FILE *fp = fopen(path, "r");
 	char *buf = apr_pcalloc(pool, 1 << 20);
 	size_t n;

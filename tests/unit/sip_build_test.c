@@ -9,8 +9,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include "sip_build.h"
-
-static apr_pool_t *pool;
+#include "pool_fixture.h"
 
 /* Two Via lines (one compact, holding two values), folds everywhere. */
 static const char invite_text[] =
@@ -30,19 +29,6 @@ static const char invite_text[] =
     "Contact: <sip:alice@pc33.atlanta.example.com>\r\n"
     "l: 0\r\n"
     "\r\n";
-
-static int setup(void **state)
-{
-	(void)state;
-	return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apr_pool_destroy(pool);
-	return 0;
-}
 
 /* Parse text into a message held in the pool. */
 static sip_msg_t *parse(const char *text, apr_size_t len)
@@ -566,18 +552,10 @@ static void test_reason(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_response_copies, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_response_to_tag, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_via_fix, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_serialize_body, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_remove_get, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ack_cancel, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_branch_random, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_reason, setup, teardown),
+	    pool_test(test_response_copies), pool_test(test_response_to_tag),
+	    pool_test(test_via_fix),	     pool_test(test_serialize_body),
+	    pool_test(test_remove_get),	     pool_test(test_ack_cancel),
+	    pool_test(test_branch_random),   pool_test(test_reason),
 	};
 	int rc;
 

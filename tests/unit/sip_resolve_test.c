@@ -6,8 +6,7 @@
 #include <cmocka.h>
 #include <apr_general.h>
 #include "sip_resolve.h"
-
-static apr_pool_t *pool;
+#include "pool_fixture.h"
 
 static apr_status_t parse(const char *uri, sip_dest_t *d)
 {
@@ -100,9 +99,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	apr_pool_create(&pool, NULL);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	apr_pool_destroy(pool);
+	rc = cmocka_run_group_tests(tests, pool_setup, pool_teardown);
 	apr_terminate();
 	return rc;
 }

@@ -9,76 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "sipsbridge/sb_srtp.h"
-
-#define PAYLOAD 160
-#define RTP_LEN (12 + PAYLOAD)
-#define RTCP_LEN 28 /* a sender report without report blocks */
-#define SSRC 0x1234abcdu
-
-static apr_pool_t *root;
-
-static const sb_srtp_suite_t all_suites[] = {
-    SB_SRTP_AES_CM_128_HMAC_SHA1_80, SB_SRTP_AES_CM_128_HMAC_SHA1_32,
-    SB_SRTP_AES_256_CM_HMAC_SHA1_80, SB_SRTP_AES_256_CM_HMAC_SHA1_32,
-    SB_SRTP_AEAD_AES_128_GCM,	     SB_SRTP_AEAD_AES_256_GCM,
-    SB_SRTP_AEAD_AES_128_GCM_8,	     SB_SRTP_AEAD_AES_256_GCM_8,
-};
-
-/* Tag bytes on SRTP and SRTCP: RFC 4568 6.2, RFC 6188 7, RFC 7714. */
-static const unsigned tag_len[SB_SRTP_SUITE_COUNT][2] = {
-    [SB_SRTP_AES_CM_128_HMAC_SHA1_80] = {10, 10},
-    [SB_SRTP_AES_CM_128_HMAC_SHA1_32] = {4, 10},
-    [SB_SRTP_AES_256_CM_HMAC_SHA1_80] = {10, 10},
-    [SB_SRTP_AES_256_CM_HMAC_SHA1_32] = {4, 10},
-    [SB_SRTP_AEAD_AES_128_GCM] = {16, 16},
-    [SB_SRTP_AEAD_AES_256_GCM] = {16, 16},
-    [SB_SRTP_AEAD_AES_128_GCM_8] = {8, 8},
-    [SB_SRTP_AEAD_AES_256_GCM_8] = {8, 8},
-};
-
-static void put32(unsigned char *p, apr_uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static apr_uint32_t get32(const unsigned char *p)
-{
-	return (apr_uint32_t)p[0] << 24 | (apr_uint32_t)p[1] << 16 |
-	       (apr_uint32_t)p[2] << 8 | p[3];
-}
-
-/* V=2, PT 0 (PCMU), timestamp 160 per packet, a payload that varies. */
-static void rtp_build(unsigned char *p, apr_uint16_t seq)
-{
-	int i;
-
-	p[0] = 0x80;
-	p[1] = 0;
-	p[2] = (unsigned char)(seq >> 8);
-	p[3] = (unsigned char)seq;
-	put32(p + 4, (apr_uint32_t)seq * 160);
-	put32(p + 8, SSRC);
-	for (i = 0; i < PAYLOAD; i++)
-		p[12 + i] = (unsigned char)(i * 7 + seq);
-}
-
-/* RFC 3550 6.4.1 sender report, length 6 words, n its counters. */
-static void rtcp_build(unsigned char *p, apr_uint32_t n)
-{
-	p[0] = 0x80;
-	p[1] = 200;
-	p[2] = 0;
-	p[3] = 6;
-	put32(p + 4, SSRC);
-	put32(p + 8, 0xe8a1b2c3u);
-	put32(p + 12, n << 16);
-	put32(p + 16, n * 160);
-	put32(p + 20, n);
-	put32(p + 24, n * PAYLOAD);
-}
+#include "srtp_vectors.h"
 
 /*
  * An independent reference for the AES-CM suites, from RFC 3711 with
@@ -253,11 +184,25 @@ static void t_kat_rfc3711_packet(void **state)
 	sb_srtp_destroy(rx);
 }
 
+/* A protecting session of AES-CM @p suite under mk (key, then salt);
+ * *klen is its key's length without the 14-byte salt. */
+static sb_srtp_t *cm_open(sb_srtp_suite_t suite, const unsigned char *mk,
+			  apr_size_t *klen)
+{
+	sb_srtp_t *tx = NULL;
+
+	*klen = sb_srtp_suite_key_salt_len(suite) - 14;
+	assert_int_equal(sb_srtp_create(&tx, suite, mk, *klen + 14,
+					SB_SRTP_PROTECT, 0, root),
+			 APR_SUCCESS);
+	return tx;
+}
+
 /* Every AES-CM suite (RFC 6188's 256-bit keys too) against the reference. */
 static void t_kat_cm_suites(void **state)
 {
 	unsigned char mk[46], got[RTP_LEN + 16], ref[RTP_LEN + 16];
-	apr_size_t len;
+	apr_size_t len, klen;
 	sb_srtp_t *tx;
 	int i;
 	apr_uint16_t seq;
@@ -266,12 +211,7 @@ static void t_kat_cm_suites(void **state)
 	for (i = 0; i < 46; i++)
 		mk[i] = (unsigned char)(0x30 + i * 5);
 	for (i = 0; i < 4; i++) {
-		sb_srtp_suite_t suite = all_suites[i];
-		apr_size_t klen = sb_srtp_suite_key_salt_len(suite) - 14;
-
-		assert_int_equal(sb_srtp_create(&tx, suite, mk, klen + 14,
-						SB_SRTP_PROTECT, 0, root),
-				 APR_SUCCESS);
+		tx = cm_open(all_suites[i], mk, &klen);
 		for (seq = 0x4321; seq < 0x4323; seq++) {
 			rtp_build(got, seq);
 			rtp_build(ref, seq);
@@ -279,9 +219,10 @@ static void t_kat_cm_suites(void **state)
 			assert_int_equal(
 			    sb_srtp_rtp(tx, got, &len, sizeof(got)),
 			    APR_SUCCESS);
-			assert_int_equal(
-			    ref_srtp(mk, klen, tag_len[suite][0], ref, RTP_LEN),
-			    len);
+			assert_int_equal(ref_srtp(mk, klen,
+						  tag_len[all_suites[i]][0],
+						  ref, RTP_LEN),
+					 len);
 			assert_memory_equal(got, ref, len);
 		}
 		sb_srtp_destroy(tx);
@@ -292,7 +233,7 @@ static void t_kat_cm_suites(void **state)
 static void t_kat_srtcp(void **state)
 {
 	unsigned char mk[46], got[RTCP_LEN + 14], ref[RTCP_LEN + 14];
-	apr_size_t len;
+	apr_size_t len, klen;
 	apr_uint32_t n;
 	sb_srtp_t *tx;
 	int i;
@@ -301,12 +242,7 @@ static void t_kat_srtcp(void **state)
 	for (i = 0; i < 46; i++)
 		mk[i] = (unsigned char)(0xc1 ^ (i * 3));
 	for (i = 0; i < 4; i++) {
-		sb_srtp_suite_t suite = all_suites[i];
-		apr_size_t klen = sb_srtp_suite_key_salt_len(suite) - 14;
-
-		assert_int_equal(sb_srtp_create(&tx, suite, mk, klen + 14,
-						SB_SRTP_PROTECT, 0, root),
-				 APR_SUCCESS);
+		tx = cm_open(all_suites[i], mk, &klen);
 		for (n = 1; n <= 2; n++) {
 			rtcp_build(got, n);
 			rtcp_build(ref, n);
@@ -325,6 +261,7 @@ static void t_kat_srtcp(void **state)
 		sb_srtp_destroy(tx);
 	}
 }
+
 static void t_suite_table(void **state)
 {
 	static const apr_size_t want_len[] = {30, 30, 46, 46, 28, 44, 28, 44};
@@ -412,11 +349,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	apr_pool_create(&root, NULL);
-	if (sb_srtp_global_init() != APR_SUCCESS)
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	apr_pool_destroy(root);
+	rc = cmocka_run_group_tests(tests, srtp_setup, srtp_teardown);
 	apr_terminate();
 	return rc;
 }

@@ -7,13 +7,7 @@
 #include <cmocka.h>
 #include <apr_general.h>
 #include "sipsbridge/sb_srtp.h"
-
-#define PAYLOAD 160
-#define RTP_LEN (12 + PAYLOAD)
-#define RTCP_LEN 28 /* a sender report without report blocks */
-#define SSRC 0x1234abcdu
-
-static apr_pool_t *root;
+#include "srtp_vectors.h"
 
 typedef struct {
 	apr_pool_t *pool;
@@ -24,69 +18,6 @@ typedef struct {
 	int aead;
 	sb_srtp_t *tx, *rx;
 } fx_t;
-
-static const sb_srtp_suite_t all_suites[] = {
-    SB_SRTP_AES_CM_128_HMAC_SHA1_80, SB_SRTP_AES_CM_128_HMAC_SHA1_32,
-    SB_SRTP_AES_256_CM_HMAC_SHA1_80, SB_SRTP_AES_256_CM_HMAC_SHA1_32,
-    SB_SRTP_AEAD_AES_128_GCM,	     SB_SRTP_AEAD_AES_256_GCM,
-    SB_SRTP_AEAD_AES_128_GCM_8,	     SB_SRTP_AEAD_AES_256_GCM_8,
-};
-
-/* Tag bytes on SRTP and SRTCP: RFC 4568 6.2, RFC 6188 7, RFC 7714. */
-static const unsigned tag_len[SB_SRTP_SUITE_COUNT][2] = {
-    [SB_SRTP_AES_CM_128_HMAC_SHA1_80] = {10, 10},
-    [SB_SRTP_AES_CM_128_HMAC_SHA1_32] = {4, 10},
-    [SB_SRTP_AES_256_CM_HMAC_SHA1_80] = {10, 10},
-    [SB_SRTP_AES_256_CM_HMAC_SHA1_32] = {4, 10},
-    [SB_SRTP_AEAD_AES_128_GCM] = {16, 16},
-    [SB_SRTP_AEAD_AES_256_GCM] = {16, 16},
-    [SB_SRTP_AEAD_AES_128_GCM_8] = {8, 8},
-    [SB_SRTP_AEAD_AES_256_GCM_8] = {8, 8},
-};
-
-static void put32(unsigned char *p, apr_uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static apr_uint32_t get32(const unsigned char *p)
-{
-	return (apr_uint32_t)p[0] << 24 | (apr_uint32_t)p[1] << 16 |
-	       (apr_uint32_t)p[2] << 8 | p[3];
-}
-
-/* V=2, PT 0 (PCMU), timestamp 160 per packet, a payload that varies. */
-static void rtp_build(unsigned char *p, apr_uint16_t seq)
-{
-	int i;
-
-	p[0] = 0x80;
-	p[1] = 0;
-	p[2] = (unsigned char)(seq >> 8);
-	p[3] = (unsigned char)seq;
-	put32(p + 4, (apr_uint32_t)seq * 160);
-	put32(p + 8, SSRC);
-	for (i = 0; i < PAYLOAD; i++)
-		p[12 + i] = (unsigned char)(i * 7 + seq);
-}
-
-/* RFC 3550 6.4.1 sender report, length 6 words, n its counters. */
-static void rtcp_build(unsigned char *p, apr_uint32_t n)
-{
-	p[0] = 0x80;
-	p[1] = 200;
-	p[2] = 0;
-	p[3] = 6;
-	put32(p + 4, SSRC);
-	put32(p + 8, 0xe8a1b2c3u);
-	put32(p + 12, n << 16);
-	put32(p + 16, n * 160);
-	put32(p + 20, n);
-	put32(p + 24, n * PAYLOAD);
-}
 
 /* The packet in a heap buffer of exactly len + room: ASan sees any
  * write past the trailer the session announced. */
@@ -150,38 +81,41 @@ static void need(fx_t *f)
 	skip();
 }
 
+/* Protects @p plain (RTCP when @p rtcp) in a new buffer with room for any
+ * trailer; *out holds it (caller frees). */
+static apr_size_t tx_pkt(sb_srtp_t *tx, int rtcp, const unsigned char *plain,
+			 apr_size_t n, unsigned char **out)
+{
+	apr_size_t len = n;
+	unsigned char *b = pkt_new(plain, n, SB_SRTP_MAX_TRAILER);
+
+	assert_int_equal((rtcp ? sb_srtp_rtcp : sb_srtp_rtp)(
+			     tx, b, &len, n + SB_SRTP_MAX_TRAILER),
+			 APR_SUCCESS);
+	*out = b;
+	return len;
+}
+
 /* Protects one RTP packet of sequence seq; *out holds it (caller frees). */
 static apr_size_t tx_rtp(fx_t *f, sb_srtp_t *tx, apr_uint16_t seq,
 			 unsigned char **out)
 {
 	unsigned char plain[RTP_LEN];
-	apr_size_t len = RTP_LEN, tag = tx == f->tx ? f->rtp_tag : 0;
-	unsigned char *b;
+	apr_size_t len;
 
 	rtp_build(plain, seq);
-	b = pkt_new(plain, RTP_LEN, SB_SRTP_MAX_TRAILER);
-	assert_int_equal(
-	    sb_srtp_rtp(tx, b, &len, RTP_LEN + SB_SRTP_MAX_TRAILER),
-	    APR_SUCCESS);
-	if (tag)
-		assert_int_equal(len, RTP_LEN + tag);
-	*out = b;
+	len = tx_pkt(tx, 0, plain, RTP_LEN, out);
+	if (tx == f->tx)
+		assert_int_equal(len, RTP_LEN + f->rtp_tag);
 	return len;
 }
 
 static apr_size_t tx_rtcp(sb_srtp_t *tx, apr_uint32_t n, unsigned char **out)
 {
 	unsigned char plain[RTCP_LEN];
-	apr_size_t len = RTCP_LEN;
-	unsigned char *b;
 
 	rtcp_build(plain, n);
-	b = pkt_new(plain, RTCP_LEN, SB_SRTP_MAX_TRAILER);
-	assert_int_equal(
-	    sb_srtp_rtcp(tx, b, &len, RTCP_LEN + SB_SRTP_MAX_TRAILER),
-	    APR_SUCCESS);
-	*out = b;
-	return len;
+	return tx_pkt(tx, 1, plain, RTCP_LEN, out);
 }
 
 /* Where SRTCP's E flag + index sit: after the tag with AEAD (RFC 7714's
@@ -346,6 +280,17 @@ static sb_srtp_t *open_with(fx_t *f, sb_srtp_dir_t dir, unsigned flags)
 	return s;
 }
 
+/* A pair opened with flags; its tx has protected RTP seq 3 into *b. */
+static apr_size_t flags_pair(fx_t *f, unsigned flags, sb_srtp_t **tx,
+			     sb_srtp_t **rx, unsigned char *plain,
+			     unsigned char **b)
+{
+	*tx = open_with(f, SB_SRTP_PROTECT, flags);
+	*rx = open_with(f, SB_SRTP_UNPROTECT, flags);
+	rtp_build(plain, 3);
+	return tx_rtp(f, *tx, 3, b);
+}
+
 /* UNENCRYPTED_SRTP: readable payload, still tagged and checked. */
 static void flags_unencrypted_srtp(fx_t *f)
 {
@@ -353,10 +298,7 @@ static void flags_unencrypted_srtp(fx_t *f)
 	unsigned char plain[RTP_LEN], *b;
 	apr_size_t len;
 
-	tx = open_with(f, SB_SRTP_PROTECT, SB_SRTP_UNENCRYPTED_SRTP);
-	rx = open_with(f, SB_SRTP_UNPROTECT, SB_SRTP_UNENCRYPTED_SRTP);
-	rtp_build(plain, 3);
-	len = tx_rtp(f, tx, 3, &b);
+	len = flags_pair(f, SB_SRTP_UNENCRYPTED_SRTP, &tx, &rx, plain, &b);
 	assert_int_equal(len, RTP_LEN + f->rtp_tag);
 	assert_memory_equal(b, plain, RTP_LEN);
 	assert_int_equal(sb_srtp_rtp(rx, b, &len, len), APR_SUCCESS);
@@ -375,10 +317,7 @@ static void flags_unauthenticated_srtp(fx_t *f)
 	unsigned char plain[RTP_LEN], *b;
 	apr_size_t len;
 
-	tx = open_with(f, SB_SRTP_PROTECT, SB_SRTP_UNAUTHENTICATED_SRTP);
-	rx = open_with(f, SB_SRTP_UNPROTECT, SB_SRTP_UNAUTHENTICATED_SRTP);
-	rtp_build(plain, 3);
-	len = tx_rtp(f, tx, 3, &b);
+	len = flags_pair(f, SB_SRTP_UNAUTHENTICATED_SRTP, &tx, &rx, plain, &b);
 	assert_int_equal(len, RTP_LEN);
 	assert_memory_not_equal(b + 12, plain + 12, PAYLOAD);
 	b[100] ^= 0x10;
@@ -500,58 +439,52 @@ static void t_rollover(void **state)
 	free(keep);
 }
 
-#define PER_SUITE(fn)                                                          \
+/* One test on one suite of all_suites, its fixture made for it. */
+#define ON_SUITE(fn, i)                                                        \
 	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,    \
-						 (void *)&all_suites[0]),      \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[1]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[2]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[3]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[4]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[5]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[6]),            \
-	    cmocka_unit_test_prestate_setup_teardown(                          \
-		fn, fx_setup, fx_teardown, (void *)&all_suites[7])
+						 (void *)&all_suites[i])
+#define PER_SUITE(fn)                                                          \
+	ON_SUITE(fn, 0), ON_SUITE(fn, 1), ON_SUITE(fn, 2), ON_SUITE(fn, 3),    \
+	    ON_SUITE(fn, 4), ON_SUITE(fn, 5), ON_SUITE(fn, 6), ON_SUITE(fn, 7)
 
 static void t_create_errors(void **state)
 {
-	unsigned char key[SB_SRTP_MAX_KEY_SALT] = {1, 2, 3};
-	sb_srtp_suite_t cm = SB_SRTP_AES_CM_128_HMAC_SHA1_80;
+	static const unsigned char key[SB_SRTP_MAX_KEY_SALT] = {1, 2, 3};
+	const sb_srtp_suite_t cm = SB_SRTP_AES_CM_128_HMAC_SHA1_80;
+	/* One bad argument a row; out and pool: 0 passes NULL. */
+	const struct {
+		int out;
+		sb_srtp_suite_t suite;
+		const unsigned char *key;
+		apr_size_t len;
+		sb_srtp_dir_t dir;
+		unsigned flags;
+		int pool;
+		apr_status_t want;
+	} bad[] = {
+	    {1, cm, key, 29, SB_SRTP_PROTECT, 0, 1, SB_ECONFIG},
+	    {1, cm, key, 46, SB_SRTP_PROTECT, 0, 1, SB_ECONFIG},
+	    {1, SB_SRTP_NONE, key, 30, SB_SRTP_PROTECT, 0, 1, SB_ECONFIG},
+	    {1, SB_SRTP_SUITE_COUNT, key, 30, SB_SRTP_PROTECT, 0, 1,
+	     SB_ECONFIG},
+	    {1, cm, key, 30, SB_SRTP_PROTECT, 0x8, 1, SB_ECONFIG},
+	    {1, cm, key, 30, (sb_srtp_dir_t)7, 0, 1, APR_EINVAL},
+	    {0, cm, key, 30, SB_SRTP_PROTECT, 0, 1, APR_EINVAL},
+	    {1, cm, NULL, 30, SB_SRTP_PROTECT, 0, 1, APR_EINVAL},
+	    {1, cm, key, 30, SB_SRTP_PROTECT, 0, 0, APR_EINVAL},
+	};
 	sb_srtp_t *s = NULL;
+	apr_status_t rv;
+	size_t i;
 
 	(void)state;
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, key, 29, SB_SRTP_PROTECT, 0, root),
-	    SB_ECONFIG);
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, key, 46, SB_SRTP_PROTECT, 0, root),
-	    SB_ECONFIG);
-	assert_int_equal(
-	    sb_srtp_create(&s, SB_SRTP_NONE, key, 30, SB_SRTP_PROTECT, 0, root),
-	    SB_ECONFIG);
-	assert_int_equal(sb_srtp_create(&s, SB_SRTP_SUITE_COUNT, key, 30,
-					SB_SRTP_PROTECT, 0, root),
-			 SB_ECONFIG);
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, key, 30, SB_SRTP_PROTECT, 0x8, root),
-	    SB_ECONFIG);
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, key, 30, (sb_srtp_dir_t)7, 0, root),
-	    APR_EINVAL);
-	assert_int_equal(
-	    sb_srtp_create(NULL, cm, key, 30, SB_SRTP_PROTECT, 0, root),
-	    APR_EINVAL);
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, NULL, 30, SB_SRTP_PROTECT, 0, root),
-	    APR_EINVAL);
-	assert_int_equal(
-	    sb_srtp_create(&s, cm, key, 30, SB_SRTP_PROTECT, 0, NULL),
-	    APR_EINVAL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rv = sb_srtp_create(bad[i].out ? &s : NULL, bad[i].suite,
+				    bad[i].key, bad[i].len, bad[i].dir,
+				    bad[i].flags, bad[i].pool ? root : NULL);
+		if (rv != bad[i].want)
+			fail_msg("row %zu: %d, not %d", i, rv, bad[i].want);
+	}
 	assert_null(s);
 }
 
@@ -601,11 +534,7 @@ int main(void)
 	int rc;
 
 	apr_initialize();
-	apr_pool_create(&root, NULL);
-	if (sb_srtp_global_init() != APR_SUCCESS)
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	apr_pool_destroy(root);
+	rc = cmocka_run_group_tests(tests, srtp_setup, srtp_teardown);
 	apr_terminate();
 	return rc;
 }

@@ -1,6 +1,21 @@
 /* txn_client_test.c — RFC 3261 17.1 client transactions, mock transport. */
 #include "txn_harness.h"
 
+/* Callback @p i, once heard within @p max: a timeout (408 with no
+ * response), at least @p after past send @p from. */
+static heard_t timed_out(int i, int from, apr_interval_time_t after,
+			 apr_interval_time_t max)
+{
+	heard_t h;
+
+	wait_heard(i + 1, max);
+	h = heard_at(i);
+	assert_int_equal(h.status, 408);
+	assert_int_equal(h.has_resp, 0);
+	assert_true(h.at - sent_at(from).at >= after - MS(2));
+	return h;
+}
+
 static void test_nict_udp_schedule(void **state)
 {
 	txn_timers_t t = timers(20, 80, 100);
@@ -13,12 +28,8 @@ static void test_nict_udp_schedule(void **state)
 		    mkreq("OPTIONS", "z9hG4bKnict1", "f1", NULL, 1), &t, &t);
 	assert_int_equal(op.rv, APR_SUCCESS);
 	assert_int_equal(count(), 1);
-	wait_heard(1, MS(3000));
-	h = heard_at(0);
-	assert_int_equal(h.status, 408);
-	assert_int_equal(h.has_resp, 0);
+	h = timed_out(0, 0, MS(1280), MS(3000));
 	assert_ptr_equal(h.baton, &t);
-	assert_true(h.at - sent_at(0).at >= MS(1280) - MS(2));
 	assert_true(h.at - sent_at(0).at <= MS(1280) + LATE);
 	n = nsent();
 	assert_in_range(n, 16, 18);
@@ -36,17 +47,12 @@ static void test_nict_tcp_timeout(void **state)
 {
 	txn_timers_t t = timers(5, 20, 25);
 	op_t op;
-	heard_t h;
 
 	(void)state;
 	op = cstart(SIPS_TP_TCP,
 		    mkreq("OPTIONS", "z9hG4bKnict2", "f1", NULL, 1), &t, NULL);
 	assert_int_equal(op.rv, APR_SUCCESS);
-	wait_heard(1, MS(2000));
-	h = heard_at(0);
-	assert_int_equal(h.status, 408);
-	assert_int_equal(h.has_resp, 0);
-	assert_true(h.at - sent_at(0).at >= MS(320) - MS(2));
+	timed_out(0, 0, MS(320), MS(2000));
 	assert_int_equal(nsent(), 1);
 	assert_int_equal(count(), 0);
 }
@@ -100,7 +106,6 @@ static void test_nict_final(void **state)
 static void test_ict_schedule_timeout(void **state)
 {
 	txn_timers_t t = timers(10, 40, 50);
-	heard_t h;
 	int i, n;
 
 	(void)state;
@@ -109,11 +114,7 @@ static void test_ict_schedule_timeout(void **state)
 				&t, NULL)
 			     .rv,
 			 APR_SUCCESS);
-	wait_heard(1, MS(2000));
-	h = heard_at(0);
-	assert_int_equal(h.status, 408);
-	assert_int_equal(h.has_resp, 0);
-	assert_true(h.at - sent_at(0).at >= MS(640) - MS(2));
+	timed_out(0, 0, MS(640), MS(2000));
 	n = nsent();
 	assert_in_range(n, 6, 7);
 	for (i = 1; i < 6; i++)
@@ -230,11 +231,8 @@ static void test_ict_cancel_guard(void **state)
 	assert_int_equal(crx(mkresp(200, "CANCEL", "z9hG4bKict5", "t", 1)),
 			 APR_SUCCESS);
 	assert_ptr_equal(heard_at(1).baton, &can_b);
-	wait_heard(3, MS(2000));
-	h = heard_at(2);
+	h = timed_out(2, n, MS(320), MS(2000));
 	assert_ptr_equal(h.baton, &inv_b);
-	assert_int_equal(h.status, 408);
-	assert_true(h.at - sent_at(n).at >= MS(320) - MS(2));
 	apr_sleep(MS(40));
 	assert_int_equal(count(), 0);
 }

@@ -89,38 +89,26 @@ on_response(void *baton, const sip_msg_t *resp, int status)
 	pthread_mutex_unlock(&rec.lock);
 }
 
-static __attribute__((unused)) int locked_get(const int *p)
+/* The worker writes the record: the test thread copies out of it under
+ * the lock. */
+static void locked_copy(void *to, const void *from, size_t n)
 {
-	int n;
-
 	pthread_mutex_lock(&rec.lock);
-	n = *p;
+	memcpy(to, from, n);
 	pthread_mutex_unlock(&rec.lock);
-	return n;
 }
 
-#define nsent() locked_get(&rec.nsent)
-#define nheard() locked_get(&rec.nheard)
-
-static __attribute__((unused)) sent_t sent_at(int i)
-{
-	sent_t s;
-
-	pthread_mutex_lock(&rec.lock);
-	s = rec.sent[i];
-	pthread_mutex_unlock(&rec.lock);
-	return s;
-}
-
-static __attribute__((unused)) heard_t heard_at(int i)
-{
-	heard_t h;
-
-	pthread_mutex_lock(&rec.lock);
-	h = rec.heard[i];
-	pthread_mutex_unlock(&rec.lock);
-	return h;
-}
+/* The value of @p x, a part of rec, read under the lock. */
+#define LOCKED(x)                                                              \
+	({                                                                     \
+		__typeof__(x) v_;                                              \
+		locked_copy(&v_, &(x), sizeof(v_));                            \
+		v_;                                                            \
+	})
+#define nsent() LOCKED(rec.nsent)
+#define nheard() LOCKED(rec.nheard)
+#define sent_at(i) LOCKED(rec.sent[i])
+#define heard_at(i) LOCKED(rec.heard[i])
 
 static __attribute__((unused)) void set_fail_from(int n)
 {

@@ -5,66 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <cmocka.h>
 #include <apr_general.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_config.h"
 
-static apr_pool_t *pool;
-static char *dir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/sb_load_test_XXXXXX";
-	char *real;
-
-	(void)state;
-	if (apr_pool_create(&pool, NULL) != APR_SUCCESS || !mkdtemp(tmpl))
-		return -1;
-	real = realpath(tmpl, NULL);
-	dir = apr_pstrdup(pool, real);
-	free(real);
-	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	apr_pool_destroy(pool);
-	return 0;
-}
-
-static const char *path_of(const char *rel)
-{
-	return apr_pstrcat(pool, dir, "/", rel, NULL);
-}
-
-static void put(const char *rel, const char *content)
-{
-	const char *path = path_of(rel);
-	char *parent = apr_pstrdup(pool, path);
-	FILE *fp;
-
-	*strrchr(parent, '/') = '\0';
-	assert_int_equal(apr_dir_make_recursive(parent, APR_OS_DEFAULT, pool),
-			 APR_SUCCESS);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(content, fp);
-	fclose(fp);
-}
+#include "conf_fixture.h"
 
 static apr_status_t load(const char *rel, sb_config_t **cfg,
 			 sb_config_error_t *err)
@@ -73,7 +20,7 @@ static apr_status_t load(const char *rel, sb_config_t **cfg,
 
 	sb_vars_create(&vars, pool);
 	memset(err, 0, sizeof(*err));
-	return sb_config_load(cfg, path_of(rel), vars, pool, err);
+	return sb_config_load(cfg, conf_path(rel), vars, pool, err);
 }
 
 static void assert_where(const sb_config_t *cfg, const xmlNode *node,
@@ -84,40 +31,40 @@ static void assert_where(const sb_config_t *cfg, const xmlNode *node,
 
 	assert_non_null(node);
 	sb_config_where(cfg, node, &file, &at);
-	assert_string_equal(file, path_of(rel));
+	assert_string_equal(file, conf_path(rel));
 	assert_int_equal(at, line);
 }
 
 static void write_tree(void)
 {
-	put("root.xml",
-	    "<?xml version=\"1.0\"?>\n"
-	    "<document type=\"sipsbridge/xml\">\n"
-	    "  <X-PRE-PROCESS cmd=\"set\" data=\"port=5061\"/>\n"
-	    "  <section name=\"configuration\">\n"
-	    "    <X-PRE-PROCESS cmd=\"include\" data=\"auto/*.xml\"/>\n"
-	    "  </section>\n"
-	    "  <section name=\"dialplan\"/>\n"
-	    "</document>\n");
-	put("auto/modules.conf.xml",
-	    "<configuration name=\"modules.conf\">\n"
-	    "  <modules>\n"
-	    "    <load module=\"mod_sips\"/>\n"
-	    "    <load module=\"mod_other\"/>\n"
-	    "    <!-- <load module=\"mod_commented\"/> -->\n"
-	    "    <load/>\n"
-	    "  </modules>\n"
-	    "</configuration>\n");
-	put("auto/sips.conf.xml",
-	    "<include>\n"
-	    "<configuration name=\"sips.conf\">\n"
-	    "  <settings>\n"
-	    "    <param name=\"tls-sip-port\" value=\"$${port}\"/>\n"
-	    "    <param name=\"empty\" value=\"\"/>\n"
-	    "    <param name=\"amp\" value=\"a&amp;b\"/>\n"
-	    "  </settings>\n"
-	    "</configuration>\n"
-	    "</include>\n");
+	conf_put("root.xml",
+		 "<?xml version=\"1.0\"?>\n"
+		 "<document type=\"sipsbridge/xml\">\n"
+		 "  <X-PRE-PROCESS cmd=\"set\" data=\"port=5061\"/>\n"
+		 "  <section name=\"configuration\">\n"
+		 "    <X-PRE-PROCESS cmd=\"include\" data=\"auto/*.xml\"/>\n"
+		 "  </section>\n"
+		 "  <section name=\"dialplan\"/>\n"
+		 "</document>\n");
+	conf_put("auto/modules.conf.xml",
+		 "<configuration name=\"modules.conf\">\n"
+		 "  <modules>\n"
+		 "    <load module=\"mod_sips\"/>\n"
+		 "    <load module=\"mod_other\"/>\n"
+		 "    <!-- <load module=\"mod_commented\"/> -->\n"
+		 "    <load/>\n"
+		 "  </modules>\n"
+		 "</configuration>\n");
+	conf_put("auto/sips.conf.xml",
+		 "<include>\n"
+		 "<configuration name=\"sips.conf\">\n"
+		 "  <settings>\n"
+		 "    <param name=\"tls-sip-port\" value=\"$${port}\"/>\n"
+		 "    <param name=\"empty\" value=\"\"/>\n"
+		 "    <param name=\"amp\" value=\"a&amp;b\"/>\n"
+		 "  </settings>\n"
+		 "</configuration>\n"
+		 "</include>\n");
 }
 
 static void test_load_and_find(void **state)
@@ -176,20 +123,20 @@ static void test_malformed_in_include(void **state)
 
 	(void)state;
 	write_tree();
-	put("auto/bad.xml", "<configuration name=\"bad.conf\">\n"
-			    "  <settings>\n"
-			    "    <param name=\"x\" value=\"1\">\n"
-			    "  </settings>\n"
-			    "</configuration>\n");
+	conf_put("auto/bad.xml", "<configuration name=\"bad.conf\">\n"
+				 "  <settings>\n"
+				 "    <param name=\"x\" value=\"1\">\n"
+				 "  </settings>\n"
+				 "</configuration>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
 	assert_null(cfg);
 	/* Reported where the author wrote it, not in the merged text. */
-	assert_string_equal(err.file, path_of("auto/bad.xml"));
+	assert_string_equal(err.file, conf_path("auto/bad.xml"));
 	assert_int_equal(err.line, 4);
 	assert_non_null(strstr(err.msg, "mismatch"));
 	/* libxml2's own "line N" is translated too. */
 	assert_non_null(strstr(
-	    err.msg, apr_pstrcat(pool, path_of("auto/bad.xml"), ":3", NULL)));
+	    err.msg, apr_pstrcat(pool, conf_path("auto/bad.xml"), ":3", NULL)));
 	assert_null(strchr(err.msg, '\n'));
 }
 
@@ -200,12 +147,12 @@ static void test_bad_attribute_line(void **state)
 
 	(void)state;
 	write_tree();
-	put("auto/zz.xml", "<configuration name=\"zz\">\n"
-			   "\n"
-			   "  <param name=unquoted/>\n"
-			   "</configuration>\n");
+	conf_put("auto/zz.xml", "<configuration name=\"zz\">\n"
+				"\n"
+				"  <param name=unquoted/>\n"
+				"</configuration>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
-	assert_string_equal(err.file, path_of("auto/zz.xml"));
+	assert_string_equal(err.file, conf_path("auto/zz.xml"));
 	assert_int_equal(err.line, 3);
 	assert_ptr_equal(strstr(err.msg, "XML: "), err.msg);
 }
@@ -216,9 +163,9 @@ static void test_premature_end(void **state)
 	sb_config_t *cfg;
 
 	(void)state;
-	put("root.xml", "<document>\n  <section name=\"x\">\n");
+	conf_put("root.xml", "<document>\n  <section name=\"x\">\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
-	assert_string_equal(err.file, path_of("root.xml"));
+	assert_string_equal(err.file, conf_path("root.xml"));
 	assert_true(err.line >= 1 && err.line <= 2);
 }
 
@@ -228,26 +175,27 @@ static void test_xxe_not_expanded(void **state)
 	sb_config_t *cfg = NULL;
 
 	(void)state;
-	put("root.xml", "<?xml version=\"1.0\"?>\n"
-			"<!DOCTYPE document [<!ENTITY e SYSTEM "
-			"\"file:///etc/passwd\">]>\n"
-			"<document><x>&e;</x><y v=\"&e;\"/></document>\n");
+	conf_put("root.xml", "<?xml version=\"1.0\"?>\n"
+			     "<!DOCTYPE document [<!ENTITY e SYSTEM "
+			     "\"file:///etc/passwd\">]>\n"
+			     "<document><x>&e;</x><y v=\"&e;\"/></document>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
 	assert_null(cfg);
-	assert_string_equal(err.file, path_of("root.xml"));
+	assert_string_equal(err.file, conf_path("root.xml"));
 	assert_int_equal(err.line, 2);
 	assert_non_null(strstr(err.msg, "DOCTYPE"));
 	assert_null(strstr(err.msg, "root:"));
 
-	put("ext.xml", "<!DOCTYPE document SYSTEM \"file:///etc/passwd\">\n"
-		       "<document/>\n");
+	conf_put("ext.xml",
+		 "<!DOCTYPE document SYSTEM \"file:///etc/passwd\">\n"
+		 "<document/>\n");
 	assert_int_equal(load("ext.xml", &cfg, &err), SB_ECONFIG);
 	assert_non_null(strstr(err.msg, "DOCTYPE"));
 
-	put("lol.xml", "<!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\">"
-		       "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
-		       "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\n"
-		       "<document v=\"&c;\"/>\n");
+	conf_put("lol.xml", "<!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\">"
+			    "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
+			    "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\n"
+			    "<document v=\"&c;\"/>\n");
 	assert_int_equal(load("lol.xml", &cfg, &err), SB_ECONFIG);
 	assert_null(cfg);
 }
@@ -258,7 +206,7 @@ static void test_undefined_entity(void **state)
 	sb_config_t *cfg;
 
 	(void)state;
-	put("root.xml", "<document>\n\n<x>&e;</x>\n</document>\n");
+	conf_put("root.xml", "<document>\n\n<x>&e;</x>\n</document>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
 	assert_int_equal(err.line, 3);
 	assert_non_null(strstr(err.msg, "'e'"));
@@ -270,10 +218,10 @@ static void test_root_not_document(void **state)
 	sb_config_t *cfg = NULL;
 
 	(void)state;
-	put("root.xml", "\n<configuration name=\"x\"/>\n");
+	conf_put("root.xml", "\n<configuration name=\"x\"/>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
 	assert_null(cfg);
-	assert_string_equal(err.file, path_of("root.xml"));
+	assert_string_equal(err.file, conf_path("root.xml"));
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.msg,
 			    "root element is <configuration>, expected "
@@ -286,9 +234,9 @@ static void test_preprocess_error_passes_through(void **state)
 	sb_config_t *cfg = NULL;
 
 	(void)state;
-	put("root.xml", "<document>\n"
-			"<X-PRE-PROCESS cmd=\"stun-set\" data=\"a=b\"/>\n"
-			"</document>\n");
+	conf_put("root.xml", "<document>\n"
+			     "<X-PRE-PROCESS cmd=\"stun-set\" data=\"a=b\"/>\n"
+			     "</document>\n");
 	assert_int_equal(load("root.xml", &cfg, &err), SB_ECONFIG);
 	assert_null(cfg);
 	assert_int_equal(err.line, 2);
@@ -306,7 +254,7 @@ static void test_big_line_numbers(void **state)
 	strcpy(text, "<document>");
 	memset(text + 10, '\n', blank);
 	strcpy(text + 10 + blank, "<section name=\"far\"/></document>\n");
-	put("root.xml", text);
+	conf_put("root.xml", text);
 	assert_int_equal(load("root.xml", &cfg, &err), APR_SUCCESS);
 	/* Past 65535: needs XML_PARSE_BIG_LINES. */
 	assert_where(cfg, sb_config_section(cfg, "far"), "root.xml",
@@ -326,7 +274,7 @@ static void test_subpool_owns_document(void **state)
 	apr_pool_create(&sub, pool);
 	sb_vars_create(&vars, sub);
 	assert_int_equal(
-	    sb_config_load(&cfg, path_of("root.xml"), vars, sub, &err),
+	    sb_config_load(&cfg, conf_path("root.xml"), vars, sub, &err),
 	    APR_SUCCESS);
 	assert_non_null(sb_config_find_conf(cfg, "sips.conf"));
 	apr_pool_destroy(sub);
@@ -358,7 +306,7 @@ static void test_shipped_conf(void **state)
 	assert_non_null(sb_vars_get(vars, "domain"));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) conf_test(f)
 
 int main(void)
 {

@@ -5,68 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <cmocka.h>
 #include <apr_general.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include "sipsbridge/sb_config.h"
 
-static apr_pool_t *pool;
-static char *dir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/sb_pp_test_XXXXXX";
-	char *real;
-
-	(void)state;
-	if (apr_pool_create(&pool, NULL) != APR_SUCCESS || !mkdtemp(tmpl))
-		return -1;
-	/* Errors name resolved paths: compare against the resolved dir. */
-	real = realpath(tmpl, NULL);
-	dir = apr_pstrdup(pool, real);
-	free(real);
-	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	apr_pool_destroy(pool);
-	return 0;
-}
-
-static const char *path_of(const char *rel)
-{
-	return apr_pstrcat(pool, dir, "/", rel, NULL);
-}
-
-static const char *put(const char *rel, const char *content)
-{
-	const char *path = path_of(rel);
-	char *parent = apr_pstrdup(pool, path);
-	FILE *fp;
-
-	*strrchr(parent, '/') = '\0';
-	assert_int_equal(apr_dir_make_recursive(parent, APR_OS_DEFAULT, pool),
-			 APR_SUCCESS);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(content, fp);
-	fclose(fp);
-	return path;
-}
+#include "conf_fixture.h"
 
 typedef struct {
 	sb_vars_t *vars;
@@ -81,7 +26,7 @@ static apr_status_t run(run_t *r, const char *rel)
 	if (!r->vars)
 		sb_vars_create(&r->vars, pool);
 	memset(&r->err, 0, sizeof(r->err));
-	return sb_preprocess_file(path_of(rel), r->vars, pool, &r->text,
+	return sb_preprocess_file(conf_path(rel), r->vars, pool, &r->text,
 				  &r->len, &r->map, &r->err);
 }
 
@@ -105,7 +50,7 @@ static void assert_maps(const run_t *r, const char *needle, const char *rel,
 	int in_line;
 
 	sb_linemap_lookup(r->map, out_line(r->text, needle), &file, &in_line);
-	assert_string_equal(file, path_of(rel));
+	assert_string_equal(file, conf_path(rel));
 	assert_int_equal(in_line, line);
 }
 
@@ -114,13 +59,13 @@ static void test_set_and_expansion_order(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("root.xml", "<document>\n"
-			"<a>$${x}</a>\n"
-			"  <X-PRE-PROCESS cmd=\"set\" data=\"x=one\"/>\n"
-			"<b>$${x}</b>\n"
-			"<X-PRE-PROCESS cmd='set' data=' y =$${x}-two'/>\n"
-			"<c>$${y}</c><d>$${nope}</d>\n"
-			"</document>\n");
+	conf_put("root.xml", "<document>\n"
+			     "<a>$${x}</a>\n"
+			     "  <X-PRE-PROCESS cmd=\"set\" data=\"x=one\"/>\n"
+			     "<b>$${x}</b>\n"
+			     "<X-PRE-PROCESS cmd='set' data=' y =$${x}-two'/>\n"
+			     "<c>$${y}</c><d>$${nope}</d>\n"
+			     "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	/* A set affects the lines after it, not those before. */
 	assert_string_equal(r.text, "<document>\n"
@@ -138,7 +83,7 @@ static void test_set_and_expansion_order(void **state)
 
 static void test_set_overrides_builtin(void **state)
 {
-	const sb_dirs_t dirs = {NULL, dir, NULL, NULL, NULL, NULL};
+	const sb_dirs_t dirs = {NULL, conf_dir, NULL, NULL, NULL, NULL};
 	run_t r = {0};
 	const char *builtin;
 
@@ -146,16 +91,16 @@ static void test_set_overrides_builtin(void **state)
 	sb_vars_create(&r.vars, pool);
 	sb_vars_set_builtins(r.vars, &dirs);
 	builtin = apr_pstrdup(pool, sb_vars_get(r.vars, "local_ip_v4"));
-	put("root.xml",
-	    "<a>$${local_ip_v4}</a>\n"
-	    "<X-PRE-PROCESS cmd=\"set\" data=\"local_ip_v4=192.0.2.7\"/>\n"
-	    "<b>$${local_ip_v4}</b><c>$${conf_dir}</c>\n");
+	conf_put("root.xml",
+		 "<a>$${local_ip_v4}</a>\n"
+		 "<X-PRE-PROCESS cmd=\"set\" data=\"local_ip_v4=192.0.2.7\"/>\n"
+		 "<b>$${local_ip_v4}</b><c>$${conf_dir}</c>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_non_null(
 	    strstr(r.text, apr_pstrcat(pool, "<a>", builtin, "</a>", NULL)));
 	assert_non_null(strstr(r.text, "<b>192.0.2.7</b>"));
 	assert_non_null(
-	    strstr(r.text, apr_pstrcat(pool, "<c>", dir, "</c>", NULL)));
+	    strstr(r.text, apr_pstrcat(pool, "<c>", conf_dir, "</c>", NULL)));
 }
 
 static void test_include_glob_sorted(void **state)
@@ -163,17 +108,17 @@ static void test_include_glob_sorted(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("parts/b.xml", "<b/>\n");
-	put("parts/a.xml", "<a/>\n<a2/>");
-	put("parts/c.txt", "<c/>\n");
+	conf_put("parts/b.xml", "<b/>\n");
+	conf_put("parts/a.xml", "<a/>\n<a2/>");
+	conf_put("parts/c.txt", "<c/>\n");
 	/* A directory whose name matches is not a file to include. */
-	put("parts/dir.xml/inner.xml", "<inner/>\n");
-	put("root.xml",
-	    "<document>\n"
-	    "<X-PRE-PROCESS cmd=\"include\" data=\"parts/*.xml\"/>\n"
-	    "<X-PRE-PROCESS cmd=\"include\" data=\"none/*.xml\"/>\n"
-	    "<end/>\n"
-	    "</document>\n");
+	conf_put("parts/dir.xml/inner.xml", "<inner/>\n");
+	conf_put("root.xml",
+		 "<document>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"parts/*.xml\"/>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"none/*.xml\"/>\n"
+		 "<end/>\n"
+		 "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_true(out_line(r.text, "<a/>") < out_line(r.text, "<b/>"));
 	assert_null(strstr(r.text, "<c/>"));
@@ -191,17 +136,18 @@ static void test_include_relative_nested(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("d1/one.xml",
-	    "<one>\n"
-	    "<X-PRE-PROCESS cmd=\"include\" data=\"two.xml\"/>\n"
-	    "<X-PRE-PROCESS cmd=\"include\" data=\"../d2/*.xml\"/>\n"
-	    "</one>\n");
-	put("d1/two.xml", "<two/>\n");
-	put("d2/three.xml", "\n\n<three/>\n");
-	put("two.xml", "<wrong/>\n");
-	put("root.xml", "<document>\n"
-			"<X-PRE-PROCESS cmd=\"include\" data=\"d1/one.xml\"/>\n"
-			"</document>\n");
+	conf_put("d1/one.xml",
+		 "<one>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"two.xml\"/>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"../d2/*.xml\"/>\n"
+		 "</one>\n");
+	conf_put("d1/two.xml", "<two/>\n");
+	conf_put("d2/three.xml", "\n\n<three/>\n");
+	conf_put("two.xml", "<wrong/>\n");
+	conf_put("root.xml",
+		 "<document>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"d1/one.xml\"/>\n"
+		 "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	/* Relative to the including file's directory, not the root's. */
 	assert_null(strstr(r.text, "<wrong/>"));
@@ -217,17 +163,18 @@ static void test_include_wrapper_stripped(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("inc/1.xml", "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			 "<!-- about this file -->\n"
-			 "<include>\n"
-			 "  <x/>\n"
-			 "</include>\n"
-			 "<!-- trailing -->\n");
-	put("inc/2.xml", "<include><y/></include>");
-	put("inc/3.xml", "<profile name=\"p\">\n<include/>\n</profile>\n");
-	put("root.xml", "<document>\n"
-			"<X-PRE-PROCESS cmd=\"include\" data=\"inc/*.xml\"/>\n"
-			"</document>\n");
+	conf_put("inc/1.xml", "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+			      "<!-- about this file -->\n"
+			      "<include>\n"
+			      "  <x/>\n"
+			      "</include>\n"
+			      "<!-- trailing -->\n");
+	conf_put("inc/2.xml", "<include><y/></include>");
+	conf_put("inc/3.xml", "<profile name=\"p\">\n<include/>\n</profile>\n");
+	conf_put("root.xml",
+		 "<document>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"inc/*.xml\"/>\n"
+		 "</document>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_null(strstr(r.text, "<?xml"));
 	assert_null(strstr(r.text, "<include>"));
@@ -246,7 +193,8 @@ static void test_comment_directives_ignored(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("root.xml",
+	conf_put(
+	    "root.xml",
 	    "<document>\n"
 	    "<!-- <X-PRE-PROCESS cmd=\"set\" data=\"c1=yes\"/> -->\n"
 	    "<!--\n"
@@ -280,13 +228,13 @@ static void test_inline_directives(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("i.xml", "<i/>\n");
-	put("root.xml", "<document>\n"
-			"<a>$${x}</a><X-PRE-PROCESS cmd=\"set\" "
-			"data=\"x=2\"/><b>$${x}</b>\n"
-			"<p>text<X-PRE-PROCESS cmd=\"include\" "
-			"data=\"i.xml\"></X-PRE-PROCESS></p>\n"
-			"</document>\n");
+	conf_put("i.xml", "<i/>\n");
+	conf_put("root.xml", "<document>\n"
+			     "<a>$${x}</a><X-PRE-PROCESS cmd=\"set\" "
+			     "data=\"x=2\"/><b>$${x}</b>\n"
+			     "<p>text<X-PRE-PROCESS cmd=\"include\" "
+			     "data=\"i.xml\"></X-PRE-PROCESS></p>\n"
+			     "</document>\n");
 	sb_vars_create(&r.vars, pool);
 	sb_vars_set(r.vars, "x", "1");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
@@ -305,7 +253,8 @@ static void test_env_set(void **state)
 	(void)state;
 	setenv("SB_PP_TEST_ENV", "from-env", 1);
 	unsetenv("SB_PP_TEST_UNSET");
-	put("root.xml",
+	conf_put(
+	    "root.xml",
 	    "<X-PRE-PROCESS cmd=\"env-set\" data=\"e=SB_PP_TEST_ENV\"/>\n"
 	    "<X-PRE-PROCESS cmd=\"ENV-SET\" data=\"u=SB_PP_TEST_UNSET\"/>\n"
 	    "<e>$${e}</e>\n");
@@ -320,17 +269,19 @@ static void test_include_loop(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("a.xml", "<a>\n<X-PRE-PROCESS cmd=\"include\" data=\"b.xml\"/>\n"
-		     "</a>\n");
-	put("b.xml", "<b>\n\n<X-PRE-PROCESS cmd=\"include\" data=\"a.xml\"/>\n"
-		     "</b>\n");
+	conf_put("a.xml",
+		 "<a>\n<X-PRE-PROCESS cmd=\"include\" data=\"b.xml\"/>\n"
+		 "</a>\n");
+	conf_put("b.xml",
+		 "<b>\n\n<X-PRE-PROCESS cmd=\"include\" data=\"a.xml\"/>\n"
+		 "</b>\n");
 	r.text = "untouched";
 	assert_int_equal(run(&r, "a.xml"), SB_ECONFIG);
 	assert_string_equal(r.text, "untouched");
-	assert_string_equal(r.err.file, path_of("b.xml"));
+	assert_string_equal(r.err.file, conf_path("b.xml"));
 	assert_int_equal(r.err.line, 3);
 	assert_string_equal(r.err.msg, apr_pstrcat(pool, "include loop: ",
-						   path_of("a.xml"), NULL));
+						   conf_path("a.xml"), NULL));
 }
 
 static void test_include_twice_is_no_loop(void **state)
@@ -338,9 +289,10 @@ static void test_include_twice_is_no_loop(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("x.xml", "<x/>\n");
-	put("root.xml", "<X-PRE-PROCESS cmd=\"include\" data=\"x.xml\"/>\n"
-			"<X-PRE-PROCESS cmd=\"include\" data=\"x.xml\"/>\n");
+	conf_put("x.xml", "<x/>\n");
+	conf_put("root.xml",
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"x.xml\"/>\n"
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"x.xml\"/>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	assert_string_equal(r.text, "<x/>\n\n<x/>\n\n");
 }
@@ -350,11 +302,12 @@ static void test_missing_include(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("root.xml", "<document>\n\n"
-			"  <X-PRE-PROCESS cmd=\"include\" data=\"nope.xml\"/>\n"
-			"</document>\n");
+	conf_put("root.xml",
+		 "<document>\n\n"
+		 "  <X-PRE-PROCESS cmd=\"include\" data=\"nope.xml\"/>\n"
+		 "</document>\n");
 	assert_true(APR_STATUS_IS_ENOENT(run(&r, "root.xml")));
-	assert_string_equal(r.err.file, path_of("root.xml"));
+	assert_string_equal(r.err.file, conf_path("root.xml"));
 	assert_int_equal(r.err.line, 3);
 	assert_ptr_equal(strstr(r.err.msg, "include \"nope.xml\": "),
 			 r.err.msg);
@@ -367,7 +320,7 @@ static void test_missing_root(void **state)
 
 	(void)state;
 	assert_true(APR_STATUS_IS_ENOENT(run(&r, "absent.xml")));
-	assert_string_equal(r.err.file, path_of("absent.xml"));
+	assert_string_equal(r.err.file, conf_path("absent.xml"));
 	assert_int_equal(r.err.line, 0);
 	assert_non_null(strstr(r.err.msg, "No such file"));
 }
@@ -377,13 +330,13 @@ static void test_unknown_cmd(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("conf/inc.xml",
-	    "<x/>\n"
-	    "<X-PRE-PROCESS cmd=\"exec-set\" data=\"v=/bin/true\"/>\n");
-	put("root.xml",
-	    "<X-PRE-PROCESS cmd=\"include\" data=\"conf/inc.xml\"/>\n");
+	conf_put("conf/inc.xml",
+		 "<x/>\n"
+		 "<X-PRE-PROCESS cmd=\"exec-set\" data=\"v=/bin/true\"/>\n");
+	conf_put("root.xml",
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"conf/inc.xml\"/>\n");
 	assert_int_equal(run(&r, "root.xml"), SB_ECONFIG);
-	assert_string_equal(r.err.file, path_of("conf/inc.xml"));
+	assert_string_equal(r.err.file, conf_path("conf/inc.xml"));
 	assert_int_equal(r.err.line, 2);
 	assert_string_equal(r.err.msg,
 			    "unknown X-PRE-PROCESS cmd \"exec-set\"");
@@ -394,18 +347,18 @@ static void test_directive_errors(void **state)
 	run_t r = {0};
 
 	(void)state;
-	put("m.xml", "\n<X-PRE-PROCESS cmd=\"set\" data=\"abc\"/>\n");
+	conf_put("m.xml", "\n<X-PRE-PROCESS cmd=\"set\" data=\"abc\"/>\n");
 	assert_int_equal(run(&r, "m.xml"), SB_ECONFIG);
 	assert_int_equal(r.err.line, 2);
 	assert_string_equal(r.err.msg, "set: missing '=' in \"abc\"");
-	put("u.xml", "<X-PRE-PROCESS cmd=\"set\" data=\"a=b\"\n/>\n");
+	conf_put("u.xml", "<X-PRE-PROCESS cmd=\"set\" data=\"a=b\"\n/>\n");
 	assert_int_equal(run(&r, "u.xml"), SB_ECONFIG);
 	assert_int_equal(r.err.line, 1);
 	assert_string_equal(r.err.msg, "unterminated X-PRE-PROCESS directive");
-	put("n.xml", "<X-PRE-PROCESS data=\"a=b\"/>\n");
+	conf_put("n.xml", "<X-PRE-PROCESS data=\"a=b\"/>\n");
 	assert_int_equal(run(&r, "n.xml"), SB_ECONFIG);
 	assert_string_equal(r.err.msg, "X-PRE-PROCESS without a cmd attribute");
-	put("e.xml", "<X-PRE-PROCESS cmd=\"set\" data=\" =b\"/>\n");
+	conf_put("e.xml", "<X-PRE-PROCESS cmd=\"set\" data=\" =b\"/>\n");
 	assert_int_equal(run(&r, "e.xml"), SB_ECONFIG);
 	assert_string_equal(r.err.msg, "set: empty variable name");
 }
@@ -418,18 +371,19 @@ static void test_depth_limit(void **state)
 	(void)state;
 	/* f0 is the root (depth 0): f20 is the deepest allowed. */
 	for (i = 0; i < 21; i++)
-		put(apr_psprintf(pool, "f%d.xml", i),
-		    apr_psprintf(pool,
-				 "<X-PRE-PROCESS cmd=\"include\" "
-				 "data=\"f%d.xml\"/>\n",
-				 i + 1));
-	put("f21.xml", "<deep/>\n");
-	put("f20.xml", "<deepest/>\n");
+		conf_put(apr_psprintf(pool, "f%d.xml", i),
+			 apr_psprintf(pool,
+				      "<X-PRE-PROCESS cmd=\"include\" "
+				      "data=\"f%d.xml\"/>\n",
+				      i + 1));
+	conf_put("f21.xml", "<deep/>\n");
+	conf_put("f20.xml", "<deepest/>\n");
 	assert_int_equal(run(&r, "f0.xml"), APR_SUCCESS);
 	assert_maps(&r, "<deepest/>", "f20.xml", 1);
-	put("f20.xml", "<X-PRE-PROCESS cmd=\"include\" data=\"f21.xml\"/>\n");
+	conf_put("f20.xml",
+		 "<X-PRE-PROCESS cmd=\"include\" data=\"f21.xml\"/>\n");
 	assert_int_equal(run(&r, "f0.xml"), SB_ELIMIT);
-	assert_string_equal(r.err.file, path_of("f20.xml"));
+	assert_string_equal(r.err.file, conf_path("f20.xml"));
 	assert_int_equal(r.err.line, 1);
 	assert_non_null(strstr(r.err.msg, "nested deeper than 20"));
 }
@@ -443,7 +397,7 @@ static void test_long_line(void **state)
 	(void)state;
 	memset(big, 'x', n);
 	strcpy(big + n, "$${v}\n<end/>\n");
-	put("root.xml", big);
+	conf_put("root.xml", big);
 	sb_vars_create(&r.vars, pool);
 	sb_vars_set(r.vars, "v", "VALUE");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
@@ -464,16 +418,16 @@ static void test_output_limit(void **state)
 	memset(big, 'y', n);
 	big[n - 1] = '\n';
 	big[n] = '\0';
-	put("big.xml", big);
+	conf_put("big.xml", big);
 	for (i = 0; i < 65; i++)
 		mid = apr_pstrcat(pool, mid,
 				  "<X-PRE-PROCESS cmd=\"include\" "
 				  "data=\"big.xml\"/>\n",
 				  NULL);
-	put("root.xml", mid);
+	conf_put("root.xml", mid);
 	assert_int_equal(run(&r, "root.xml"), SB_ETOOBIG);
 	assert_non_null(strstr(r.err.msg, "exceeds 64 MiB"));
-	assert_string_equal(r.err.file, path_of("big.xml"));
+	assert_string_equal(r.err.file, conf_path("big.xml"));
 }
 
 static void test_lookup_bounds(void **state)
@@ -483,24 +437,24 @@ static void test_lookup_bounds(void **state)
 	int line;
 
 	(void)state;
-	put("root.xml", "<a/>\n<b/>\n");
+	conf_put("root.xml", "<a/>\n<b/>\n");
 	assert_int_equal(run(&r, "root.xml"), APR_SUCCESS);
 	sb_linemap_lookup(r.map, 0, &file, &line);
 	assert_int_equal(line, 1);
 	/* Past the end, as libxml2 reports "premature end of data". */
 	sb_linemap_lookup(r.map, 99, &file, &line);
-	assert_string_equal(file, path_of("root.xml"));
+	assert_string_equal(file, conf_path("root.xml"));
 	assert_int_equal(line, 2);
-	put("empty.xml", "");
+	conf_put("empty.xml", "");
 	assert_int_equal(run(&r, "empty.xml"), APR_SUCCESS);
 	assert_int_equal(r.len, 0);
 	assert_string_equal(r.text, "");
 	sb_linemap_lookup(r.map, 1, &file, &line);
-	assert_string_equal(file, path_of("empty.xml"));
+	assert_string_equal(file, conf_path("empty.xml"));
 	assert_int_equal(line, 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) conf_test(f)
 
 int main(void)
 {

@@ -84,6 +84,7 @@ struct call_leg {
 	int resolving;	 /* B: its URI's host is being looked up */
 	int late_offer;	 /* A sent no SDP: our offer goes in the 2xx and
 			  * its answer comes in the ACK (RFC 3261 13.2.1) */
+	int rtcp_mux;	 /* our last SDP to it has a=rtcp-mux (call_mux.h) */
 	struct reoffer *reoffer; /* a re-INVITE/UPDATE passing through */
 	leg_srtp_t srtp;	 /* SDES keys of this leg (never logged) */
 };
@@ -126,6 +127,13 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			      const char *ctype, const char *body,
 			      apr_size_t body_len, txn_client_fn fn,
 			      void *baton, apr_uint32_t *cseq);
+/** The same, and its client transaction: a baton the transaction owns
+ * (a cleanup on txn_client_pool) is freed whether or not it answers. */
+apr_status_t call_leg_send_txn(call_leg_t *leg, const char *method,
+			       const char *ctype, const char *body,
+			       apr_size_t body_len, txn_client_fn fn,
+			       void *baton, apr_uint32_t *cseq,
+			       txn_client_t **txn);
 const char *call_leg_contact(const call_leg_t *leg, apr_pool_t *pool);
 const char *call_transport_upper(sips_transport_e tp);
 /** A slice as a C string in @p pool ("" when absent). */
@@ -229,13 +237,32 @@ void call_media_close(call_leg_t *leg);
 /** A late-offer caller's ACK: its answer to the offer in our 2xx;
  * SB_EMALFORMED (logged) when it has none we can use. */
 apr_status_t call_media_late_answer(call_leg_t *a, const sip_msg_t *ack);
+/** (Re)arm media-timeout on both legs of a bridged or answered call;
+ * off while either side holds. */
+void call_media_watch(call_leg_t *leg);
+/* For call_media_reoffer.c: */
+/** The m= line we relay (the first audio one with a port), or NULL. */
+sdp_media_t *call_media_relayed(const sdp_session_t *sdp, int *index);
+/** The body of @p m as SDP in leg's pool; logged when bad. */
+apr_status_t call_media_parse_body(call_leg_t *leg, const sip_msg_t *m,
+				   sdp_session_t **out);
+/** The leg's stream toward the peer @p sdp names; RTCP muxed if @p mux. */
+apr_status_t call_media_learn_peer(call_leg_t *leg, const sdp_session_t *sdp,
+				   int mux);
+/** Our SDP to @p leg from @p base (an offer when @p offer), in its pool;
+ * kept as leg->local_sdp. */
+const char *call_media_describe(call_leg_t *leg, const sdp_session_t *base,
+				int offer, apr_size_t *len);
+/** B's answer's SDES; logged (SB02641) when refused. */
+apr_status_t call_media_answered_srtp(call_leg_t *b,
+				      const sdp_session_t *sdp);
+void call_media_srtp_refused(const call_leg_t *leg, const char *why);
+
+/* call_media_reoffer.c */
 /** A answered before its bridge: re-INVITE it with B's media. */
 void call_media_refresh_answered(call_leg_t *a);
 /** The leg ended: a re-offer passing through it is abandoned. */
 void call_media_leg_ended(call_leg_t *leg);
-/** (Re)arm media-timeout on both legs of a bridged or answered call;
- * off while either side holds. */
-void call_media_watch(call_leg_t *leg);
 /** A re-INVITE or UPDATE inside the dialog of @p leg. */
 void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 			const sip_msg_t *req, const sip_target_t *from);

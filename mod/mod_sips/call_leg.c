@@ -492,6 +492,17 @@ apr_status_t call_leg_send_ex(call_leg_t *leg, const char *method,
 			&txn);
 }
 
+apr_status_t call_leg_send_txn(call_leg_t *leg, const char *method,
+			       const char *ctype, const char *body,
+			       apr_size_t body_len, txn_client_fn fn,
+			       void *baton, apr_uint32_t *cseq,
+			       txn_client_t **txn)
+{
+	*txn = NULL;
+	return leg_send(leg, method, ctype, body, body_len, fn, baton, cseq,
+			txn);
+}
+
 static apr_status_t leg_send(call_leg_t *leg, const char *method,
 			     const char *ctype, const char *body,
 			     apr_size_t body_len, txn_client_fn fn,

@@ -175,6 +175,16 @@ class Switch:
                                                     out.stderr))
         return out
 
+    def __enter__(self):
+        """with Switch(...) as sw: started, and stopped (with its checks)
+        at the end of the block."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
     def stop(self):
         """SIGTERM; a clean exit (0) also means ASan found no leak."""
         if self.proc is None or self.proc.poll() is not None:

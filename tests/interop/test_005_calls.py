@@ -69,6 +69,30 @@ def phone(sw, user, scenario="call_uas.xml", rtp_port=9):
                    extra=("-key", "rtp_port", str(rtp_port)))
 
 
+def registered_phone(sw, user, **kw):
+    """phone(), once the switch shows its binding."""
+    callee = phone(sw, user, **kw)
+    assert wait_for(lambda: user + "@127.0.0.1" in bindings(sw),
+                    timeout=10), bindings(sw)
+    return callee
+
+
+def phone_done(callee):
+    """The callee's SIPp ran its scenario through."""
+    rc, out = sipp_wait(callee)
+    assert rc == 0, out
+
+
+def call_through(sw, uas="call_uas.xml", uac="call_uac.xml", **kw):
+    """1000 calls 1001 (a phone running @uas) with @uac; both scenarios
+    must pass. Returns the switch's log."""
+    callee = registered_phone(sw, "1001", scenario=uas, **kw)
+    code, out = caller(sw, "1000", "1001", scenario=uac)
+    assert code == 0, out + sw.log()
+    phone_done(callee)
+    return sw.log()
+
+
 def caller(sw, user, callee, hold_ms=3000, scenario="call_uac.xml",
            extra=()):
     return sipp(scenario, sw.ports["internal_sip_port"], "u1",
@@ -94,13 +118,7 @@ def test_udp_call_relays_rtp_and_bye_ends_both_legs(tmp_path):
     sw.start()
     sink = RtpSink()
     try:
-        callee = phone(sw, "1001", rtp_port=sink.port)
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
-        code, out = caller(sw, "1000", "1001")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, rtp_port=sink.port)
         log = sw.log()
         assert grep(r"SB02622 call .*: bridged to", log), log
         # G.711 from the caller's pcap reached the callee's media port,
@@ -119,62 +137,29 @@ def test_udp_call_relays_rtp_and_bye_ends_both_legs(tmp_path):
 
 
 def test_call_to_unregistered_user_fails_480(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
+    with call_switch(tmp_path) as sw:
         code, out = failing_caller(sw, tmp_path, "1000", "1005", 480)
         assert code == 0, out
-    finally:
-        sw.stop()
 
 
 def test_busy_callee_486_reaches_caller(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001", scenario="call_uas_busy.xml")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
+    with call_switch(tmp_path) as sw:
+        callee = registered_phone(sw, "1001", scenario="call_uas_busy.xml")
         code, out = failing_caller(sw, tmp_path, "1000", "1001", 486)
         assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
-    finally:
-        sw.stop()
+        phone_done(callee)
 
 
 def test_cancel_before_answer(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001", scenario="call_uas_ring.xml")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
-        code, out = caller(sw, "1000", "1001",
-                           scenario="call_uac_cancel.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+    with call_switch(tmp_path) as sw:
+        call_through(sw, uas="call_uas_ring.xml", uac="call_uac_cancel.xml")
         assert grep(r"SB02603 call .*: cancelled by the caller", sw.log())
-    finally:
-        sw.stop()
 
 
 def test_callee_hangs_up_first(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001", scenario="call_uas_bye.xml")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
-        code, out = caller(sw, "1000", "1001",
-                           scenario="call_uac_wait_bye.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+    with call_switch(tmp_path) as sw:
+        call_through(sw, uas="call_uas_bye.xml", uac="call_uac_wait_bye.xml")
         assert grep(r"SB02604 call .*: BYE from the B leg", sw.log())
-    finally:
-        sw.stop()
 
 
 def test_call_reaches_tls_phone_over_its_own_flow(tmp_path):
@@ -247,50 +232,29 @@ def test_call_to_dead_tls_flow_fails_fast_480(tmp_path):
 
 
 def test_hold_reinvite_passes_through(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001", scenario="call_uas_held.xml")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
-        code, out = caller(sw, "1000", "1001", scenario="call_uac_hold.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+    with call_switch(tmp_path) as sw:
+        call_through(sw, uas="call_uas_held.xml", uac="call_uac_hold.xml")
         assert grep(r"SB02633 call .*: re-INVITE with hold passed on",
                     sw.log()), sw.log()
-    finally:
-        sw.stop()
 
 
 def test_media_timeout_hangs_up_both_legs(tmp_path):
-    sw = call_switch(tmp_path, media_timeout="2")
-    sw.start()
-    try:
-        callee = phone(sw, "1001")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
+    with call_switch(tmp_path, media_timeout="2") as sw:
+        callee = registered_phone(sw, "1001")
         start = time.monotonic()
         # Neither phone sends RTP: after 2 s the switch sends BYE to both.
         code, out = caller(sw, "1000", "1001",
                            scenario="call_uac_wait_bye.xml")
         assert code == 0, out
         assert 1.5 < time.monotonic() - start < 8
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        phone_done(callee)
         assert grep(r"SB02632 call .*: no media for 2 s", sw.log())
         assert grep(r"hangup MEDIA_TIMEOUT", sw.log())
-    finally:
-        sw.stop()
 
 
 def test_show_calls_and_uuid_kill(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
+    with call_switch(tmp_path) as sw:
+        callee = registered_phone(sw, "1001")
         caller_proc = sipp_bg(
             "call_uac_wait_bye.xml", sw.ports["internal_sip_port"], "u1",
             service="1000",
@@ -309,15 +273,12 @@ def test_show_calls_and_uuid_kill(tmp_path):
         assert out.startswith("+OK"), out
         rc, out = sipp_wait(caller_proc)
         assert rc == 0, out
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
+        phone_done(callee)
         assert wait_for(lambda: "0 call(s)" in sw.cli("show calls").stdout,
                         timeout=5)
         bad = sw.cli("uuid_kill 00000000-0000-0000-0000-000000000000",
                      check=False).stdout
         assert bad.startswith("-ERR no such channel"), bad
-    finally:
-        sw.stop()
 
 
 def tone_frequency(path):
@@ -420,8 +381,7 @@ def test_tls_caller_through_switch_to_udp_phone_with_rtp(tmp_path):
                                 "-key", "callee", "1001",
                                 "-mp", str(free_port(socket.SOCK_DGRAM))))
         assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        phone_done(callee)
         log = sw.log()
         assert grep(r"SB02601 call .* over tls \(authenticated\)", log), log
         assert grep(r"SB02612 call .* over udp to 127\.0\.0\.1", log), log
@@ -435,9 +395,7 @@ def test_tls_caller_through_switch_to_udp_phone_with_rtp(tmp_path):
 def test_call_forks_to_every_contact_of_the_user(tmp_path):
     """1001 registered from two phones: both ring, the first to answer
     gets the call, the other is cancelled."""
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
+    with call_switch(tmp_path) as sw:
         ringer = phone(sw, "1001", scenario="call_uas_ring.xml")
         answerer = phone(sw, "1001")
         assert wait_for(lambda: "2 registration(s)" in bindings(sw),
@@ -450,8 +408,6 @@ def test_call_forks_to_every_contact_of_the_user(tmp_path):
         assert rc == 0, out
         log = sw.log()
         assert len(re.findall(r"SB02612 call .* INVITE sip:1001@", log)) == 2
-    finally:
-        sw.stop()
 
 
 def add_extensions(sw, xml):
@@ -475,8 +431,7 @@ def test_sequential_bridge_tries_the_next_target(tmp_path):
         callee = phone(sw, "1001")
         code, out = caller(sw, "1000", "2001")
         assert code == 0, out
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
+        phone_done(callee)
     finally:
         sw.stop()
 
@@ -502,9 +457,7 @@ def test_continue_on_fail_runs_the_next_action(tmp_path):
 
 
 def test_echo_extension_sends_the_audio_back(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
+    with call_switch(tmp_path) as sw:
         proc = sipp_bg("call_uac.xml", sw.ports["internal_sip_port"], "u1",
                        service="1000",
                        extra=("-au", "1000", "-ap", "1234", "-key",
@@ -519,8 +472,6 @@ def test_echo_extension_sends_the_audio_back(tmp_path):
         assert wait_for(echoed, timeout=10), sw.cli("show channels").stdout
         rc, out = sipp_wait(proc)
         assert rc == 0, out
-    finally:
-        sw.stop()
 
 
 def test_dialplan_errors_named_with_file_and_line(tmp_path):
@@ -543,9 +494,7 @@ def test_dialplan_errors_named_with_file_and_line(tmp_path):
 
 
 def test_max_forwards_zero_gets_483(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
+    with call_switch(tmp_path) as sw:
         port = sw.ports["internal_sip_port"]
         msg = ("INVITE sip:1001@127.0.0.1:%d SIP/2.0\r\n"
                "Via: SIP/2.0/UDP 127.0.0.1:5998;branch=z9hG4bKmf0;rport\r\n"
@@ -563,16 +512,12 @@ def test_max_forwards_zero_gets_483(tmp_path):
         assert reply.startswith("SIP/2.0 483"), reply
         assert grep(r"SB02605 call loop-test@127\.0\.0\.1: Max-Forwards 0",
                     sw.log())
-    finally:
-        sw.stop()
 
 
 def test_invite_retransmitted_after_the_answer_is_one_call(tmp_path):
     """RFC 6026: an INVITE retransmission that arrives after our 200
     gets the 200 again and does not start a second call."""
-    sw = call_switch(tmp_path, auth_calls="false", context="default")
-    sw.start()
-    try:
+    with call_switch(tmp_path, auth_calls="false", context="default") as sw:
         port = sw.ports["internal_sip_port"]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
@@ -601,8 +546,6 @@ def test_invite_retransmitted_after_the_answer_is_one_call(tmp_path):
             sw.log()
         assert "1 call(s)" in sw.cli("show calls").stdout
         sock.close()
-    finally:
-        sw.stop()
 
 
 def test_tls_phone_lost_while_ringing_ends_the_call_fast(tmp_path):
@@ -715,9 +658,7 @@ def test_trunk_over_tls_verified_and_reused(tmp_path):
 
 
 def test_profile_restart_ends_its_calls_cleanly(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
+    with call_switch(tmp_path) as sw:
         proc = sipp_bg("call_uac_wait_bye.xml", sw.ports["internal_sip_port"],
                        "u1", service="1000",
                        extra=("-au", "1000", "-ap", "1234", "-key",
@@ -732,8 +673,6 @@ def test_profile_restart_ends_its_calls_cleanly(tmp_path):
         # The restarted profile takes calls again.
         code, out = caller(sw, "1000", "9196", hold_ms=500)
         assert code == 0, out
-    finally:
-        sw.stop()
 
 
 def test_answered_before_bridge_gets_the_b_media(tmp_path):
@@ -806,13 +745,7 @@ def test_late_offer_caller_gets_our_offer_and_answers_in_the_ack(tmp_path):
     sw.start()
     sink = RtpSink()
     try:
-        callee = phone(sw, "1001", rtp_port=sink.port)
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
-        code, out = caller(sw, "1000", "1001", scenario="call_uac_late.xml")
-        assert code == 0, out + sw.log()
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, uac="call_uac_late.xml", rtp_port=sink.port)
         log = sw.log()
         assert grep(r"SB02635 call .*: INVITE without SDP", log), log
         assert not grep(r"SB02636", log), log
@@ -824,32 +757,23 @@ def test_late_offer_caller_gets_our_offer_and_answers_in_the_ack(tmp_path):
 
 
 def test_late_offer_without_answer_in_the_ack_ends_the_call(tmp_path):
-    sw = call_switch(tmp_path)
-    sw.start()
-    try:
-        callee = phone(sw, "1001")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
+    with call_switch(tmp_path) as sw:
+        callee = registered_phone(sw, "1001")
         code, out = caller(sw, "1000", "1001",
                            scenario="call_uac_late_noanswer.xml")
         assert code == 0, out + sw.log()
         # Both sides got a BYE from the switch.
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        phone_done(callee)
         log = sw.log()
         assert grep(r"SB02636 call .*: late offer: no SDP answer", log), log
         assert wait_for(lambda: "0 call(s)" in sw.cli("show calls").stdout,
                         timeout=5), sw.cli("show calls").stdout
-    finally:
-        sw.stop()
 
 
 def test_2xx_to_a_reinvite_is_resent_over_udp_until_the_ack(tmp_path):
     """RFC 3261 13.3.1.4 holds for re-INVITEs too: the 200 comes again
     (T1, 2*T1, ...) until the ACK, and stops once it is there."""
-    sw = call_switch(tmp_path, auth_calls="false", context="default")
-    sw.start()
-    try:
+    with call_switch(tmp_path, auth_calls="false", context="default") as sw:
         port = sw.ports["internal_sip_port"]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
@@ -899,8 +823,6 @@ def test_2xx_to_a_reinvite_is_resent_over_udp_until_the_ack(tmp_path):
         assert "1 call(s)" in sw.cli("show calls").stdout
         sock.sendto(request("BYE", 3, tag), ("127.0.0.1", port))
         sock.close()
-    finally:
-        sw.stop()
 
 
 def test_slow_dns_for_a_trunk_holds_no_worker(tmp_path):
@@ -1006,14 +928,11 @@ def test_sofia_contact_profile_forms(tmp_path):
     </extension>''')
     sw.start()
     try:
-        callee = phone(sw, "1001")
-        assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                        timeout=10), bindings(sw)
+        callee = registered_phone(sw, "1001")
         code, out = failing_caller(sw, tmp_path, "1000", "ext1001", 480)
         assert code == 0, out + sw.log()
         code, out = caller(sw, "1000", "any1001")
         assert code == 0, out + sw.log()
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        phone_done(callee)
     finally:
         sw.stop()

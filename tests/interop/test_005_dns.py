@@ -51,6 +51,16 @@ def uas(port, transport="u1", scenario="call_uas.xml", trace=None):
                    extra=extra)
 
 
+def trunk_call(sw, callee):
+    """1000 dials "trunk" while SIPp @callee waits behind the fake DNS;
+    both must pass. Returns the switch's log."""
+    time.sleep(0.3)
+    code, out = caller(sw, "1000", "trunk")
+    assert code == 0, out + sw.log()
+    rc, out = sipp_wait(callee)
+    assert rc == 0, out
+    return sw.log()
+
 def scenario_copy(tmp_path, name, old, new):
     with open(os.path.join(SCENARIOS, name)) as f:
         text = f.read().replace(old, new)
@@ -114,13 +124,7 @@ def test_naptr_picks_tls_and_tls_checks_the_uri_host(tmp_path):
                 PLAIN + "sip/internal/uas@trunk.naptr.test")
     sw.start()
     try:
-        callee = uas(uas_port, "t1")
-        time.sleep(0.3)
-        code, out = caller(sw, "1000", "trunk")
-        assert code == 0, out + sw.log()
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
-        log = sw.log()
+        log = trunk_call(sw, uas(uas_port, "t1"))
         assert grep(r"SB02615 .*trunk\.naptr\.test: SRV target "
                     r"uas\.naptr\.test port %d over tls \(NAPTR SIPS\+D2T\)"
                     % tunnel.port, log), log
@@ -163,13 +167,7 @@ def test_naptr_picks_tcp_over_the_udp_default(tmp_path):
     sw = trunk_switch(tmp_path, dns, "sip/internal/uas@trunk.naptr.test")
     sw.start()
     try:
-        callee = uas(uas_port, "t1")
-        time.sleep(0.3)
-        code, out = caller(sw, "1000", "trunk")
-        assert code == 0, out + sw.log()
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
-        log = sw.log()
+        log = trunk_call(sw, uas(uas_port, "t1"))
         assert grep(r"SB02615 .*SRV target tcp\.naptr\.test port %d over "
                     r"tcp \(NAPTR SIP\+D2T\)" % uas_port, log), log
         assert grep(r"SB02612 .* over tcp to 127\.0\.0\.1:%d" % uas_port,
@@ -244,13 +242,7 @@ def test_tls_failure_at_first_target_fails_over(tmp_path):
                 PLAIN + "sip/internal/sips:uas@trunk.tls.test")
     sw.start()
     try:
-        callee = uas(uas_port, "t1")
-        time.sleep(0.3)
-        code, out = caller(sw, "1000", "trunk")
-        assert code == 0, out + sw.log()
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
-        log = sw.log()
+        log = trunk_call(sw, uas(uas_port, "t1"))
         assert grep(r"SB02616 .*trunk\.tls\.test: tls bad\.tls\.test "
                     r"127\.0\.0\.1:%d \(transport failure" % bad.port,
                     log), log
@@ -284,12 +276,7 @@ def test_503_from_first_target_sends_invite_to_the_next(tmp_path):
     t2 = os.path.join(str(tmp_path), "second.log")
     try:
         busy = uas(first_port, scenario=uas_503(tmp_path), trace=t1)
-        callee = uas(second_port, trace=t2)
-        time.sleep(0.3)
-        code, out = caller(sw, "1000", "trunk")
-        assert code == 0, out + sw.log()
-        rc, out = sipp_wait(callee)
-        assert rc == 0, out
+        trunk_call(sw, uas(second_port, trace=t2))
         rc, out = sipp_wait(busy)
         assert rc == 0, out
         log = sw.log()

@@ -7,6 +7,7 @@
 #include <resolv.h>
 #include "sipsbridge/sb_types.h"
 #include "sip_naptr.h"
+#include "sip_srv.h"
 
 /* RFC 3263 4.1 and the RFC 3263 registry: the services SIP defines. */
 static const struct {
@@ -120,15 +121,10 @@ int sip_naptr_parse(const unsigned char *ans, int len, int sips_only,
 apr_status_t sip_naptr_lookup(const char *domain, int sips_only,
 			      sip_naptr_rr_t *out, int max, int *n)
 {
-	unsigned char ans[NS_PACKETSZ * 4];
-	struct __res_state rs;
+	unsigned char ans[SIP_DNS_ANSWER_MAX];
 	int len, got;
 
-	memset(&rs, 0, sizeof(rs));
-	if (res_ninit(&rs) != 0)
-		return SB_ENOTFOUND;
-	len = res_nquery(&rs, domain, ns_c_in, ns_t_naptr, ans, sizeof(ans));
-	res_nclose(&rs);
+	len = sip_srv_query(domain, ns_t_naptr, ans, sizeof(ans));
 	if (len <= 0)
 		return SB_ENOTFOUND;
 	got = sip_naptr_parse(ans, len, sips_only, out, max);

@@ -120,18 +120,27 @@ void sip_srv_order(sip_srv_rr_t *rr, int n, sip_srv_rand_fn rnd, void *baton)
 	}
 }
 
-apr_status_t sip_srv_lookup(const char *name, sip_srv_rr_t *out, int max,
-			    int *n)
+int sip_srv_query(const char *name, int type, unsigned char *ans, int cap)
 {
-	unsigned char ans[NS_PACKETSZ * 4];
 	struct __res_state rs;
-	int len, got;
+	int len;
 
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) != 0)
-		return SB_ENOTFOUND;
-	len = res_nquery(&rs, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
+		return -1;
+	len = res_nquery(&rs, name, ns_c_in, type, ans, cap);
 	res_nclose(&rs);
+	/* A truncated answer reports its whole length, not what fits. */
+	return len > cap ? cap : len;
+}
+
+apr_status_t sip_srv_lookup(const char *name, sip_srv_rr_t *out, int max,
+			    int *n)
+{
+	unsigned char ans[SIP_DNS_ANSWER_MAX];
+	int len, got;
+
+	len = sip_srv_query(name, ns_t_srv, ans, sizeof(ans));
 	if (len <= 0)
 		return SB_ENOTFOUND;
 	got = sip_srv_parse(ans, len, out, max);

@@ -46,6 +46,16 @@ int sip_srv_parse(const unsigned char *ans, int len, sip_srv_rr_t *out,
 apr_status_t sip_srv_lookup(const char *name, sip_srv_rr_t *out, int max,
 			    int *n);
 
+/** Room for one DNS answer over UDP with EDNS0's usual size. */
+#define SIP_DNS_ANSWER_MAX (NS_PACKETSZ * 4)
+
+/**
+ * One DNS query of @p type (ns_t_srv, ns_t_naptr) for @p name, with this
+ * thread's own resolver state.  Blocking.  The answer's length in
+ * @p ans, at most @p cap (a longer, truncated one is cut there), or -1.
+ */
+int sip_srv_query(const char *name, int type, unsigned char *ans, int cap);
+
 /** The SRV owner name RFC 3263 queries for a transport and domain. */
 const char *sip_srv_name(apr_pool_t *pool, int tls, int tcp,
 			 const char *domain);

@@ -61,6 +61,12 @@ struct call_leg {
 	call_2xx_t reinvite_2xx; /* our last 2xx to a re-INVITE */
 	char *ack_buf; /* B: our ACK for its 2xx, resent on its retransmits */
 	apr_size_t ack_len;
+	apr_uint32_t ack_cseq; /* B: its INVITE's, which ack_buf carries */
+	/* Our ACK to the 2xx of our last re-INVITE on this leg (malloc'd),
+	 * resent when that 2xx is (RFC 3261 13.2.2.4: the same CSeq). */
+	char *reack_buf;
+	apr_size_t reack_len;
+	apr_uint32_t reack_cseq;
 
 	/* B leg: the INVITE we sent and its client transaction. */
 	char *invite_buf;
@@ -140,11 +146,15 @@ const char *call_transport_upper(sips_transport_e tp);
 const char *call_str(apr_pool_t *pool, const sip_str_t *s);
 
 /** Our ACK in the leg's dialog for CSeq @p cseq (a 2xx's), built into
- * @p pool; call_leg_send_ack builds and sends one. */
+ * @p pool; call_leg_send_ack builds and sends one for a re-INVITE's 2xx
+ * and keeps it for that 2xx's retransmissions (call_leg_resend_ack). */
 apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
 				apr_uint32_t cseq, char **buf,
 				apr_size_t *len);
 void call_leg_send_ack(call_leg_t *leg, apr_uint32_t cseq);
+/** A 2xx with @p cseq came again: our ACK to it again; 0 when we sent
+ * none for that CSeq on this leg. */
+int call_leg_resend_ack(call_leg_t *leg, apr_uint32_t cseq);
 
 /** A leg's dialog as a key that outlives the leg (malloc'd): work posted
  * for later finds the leg again, or learns that it ended. */
@@ -191,7 +201,8 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 				const char *reg_aor, apr_table_t *vars,
 				call_leg_t **out);
 void call_out_cancel(call_leg_t *b, int cause);
-/** A 2xx retransmission for a B leg that is already up: ACK again. */
+/** A 2xx retransmission on a leg that already ACKed it (B's answer, or
+ * a re-INVITE of ours on either leg): the ACK for its CSeq again. */
 int call_out_stray_2xx(const sip_msg_t *resp);
 
 /* call_bridge.c */
@@ -263,6 +274,12 @@ void call_media_srtp_refused(const call_leg_t *leg, const char *why);
 void call_media_refresh_answered(call_leg_t *a);
 /** The leg ended: a re-offer passing through it is abandoned. */
 void call_media_leg_ended(call_leg_t *leg);
+/** A CANCEL (@p cancel, answered 200) for @p invite_txn: when that is
+ * a re-INVITE passed on to the other leg (RFC 3261 9.2), it gets 487 and
+ * ours toward the peer is cancelled; the call stays up with the media it
+ * had (14.1).  1 when it was one. */
+int call_media_reoffer_cancel(const sip_msg_t *cancel,
+			      txn_server_t *invite_txn);
 /** A re-INVITE or UPDATE inside the dialog of @p leg. */
 void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 			const sip_msg_t *req, const sip_target_t *from);

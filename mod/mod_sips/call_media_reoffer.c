@@ -11,7 +11,8 @@
 #include "endpoint.h"
 #include "sip_build.h"
 
-/* Answer a re-INVITE/UPDATE of @p leg (status, our SDP or none). */
+/* Answer a re-INVITE/UPDATE of @p leg (status, our SDP or none); a
+ * NULL @p txn has had its final (a CANCEL's 487) and may be gone. */
 static void reoffer_respond(call_leg_t *leg, txn_server_t *txn,
 			    const sip_msg_t *req, const sip_target_t *from,
 			    int status, const char *body, apr_size_t body_len)
@@ -22,7 +23,7 @@ static void reoffer_respond(call_leg_t *leg, txn_server_t *txn,
 	apr_size_t len;
 	char *out;
 
-	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
+	if (!txn || apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
 		return;
 	if (sip_build_response(&b, pool, req, status, NULL, NULL, &fix) ==
 	    APR_SUCCESS) {
@@ -67,6 +68,12 @@ typedef struct reoffer {
 	apr_size_t ack_len;
 	sip_target_t ack_to;
 	leg_srtp_t from_saved, to_saved; /* keys in use until a yes */
+	/* The offerer's session before this offer, back if it cancels. */
+	sdp_session_t *from_remote;
+	int from_mux;
+	int provisional;  /* the peer sent 1xx: a CANCEL may go (9.1) */
+	int cancelled;	  /* the offerer cancelled: nothing goes back */
+	int cancel_wait;  /* our CANCEL waits for the peer's 1xx */
 } reoffer_t;
 
 static apr_status_t reoffer_free(void *data)
@@ -155,12 +162,20 @@ static void reoffer_accepted(reoffer_t *ro, const sip_msg_t *resp)
 	call_media_watch(l);
 }
 
+static void reoffer_send_cancel(reoffer_t *ro);
+static void reoffer_withdrawn(reoffer_t *ro, const sip_msg_t *resp,
+			      int status);
+
 static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 {
 	reoffer_t *ro = baton;
 
-	if (status < 200)
+	if (status < 200) {
+		ro->provisional = 1;
+		if (!ro->done && ro->cancel_wait)
+			reoffer_send_cancel(ro);
 		return;
+	}
 	if (ro->done) {
 		if (status < 300 && resp && ro->ack)
 			endpoint_send(&ro->ack_to, ro->ack, ro->ack_len);
@@ -168,6 +183,10 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 	}
 	ro->done = 1;
 	ro->from_leg->reoffer = ro->to_leg->reoffer = NULL;
+	if (ro->cancelled) {
+		reoffer_withdrawn(ro, resp, status);
+		return;
+	}
 	if (status < 300 && resp) {
 		reoffer_accepted(ro, resp);
 		return;
@@ -237,6 +256,8 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 	const char *body = NULL, *why = NULL;
 	leg_srtp_t saved;
 	sdp_media_t *m = NULL;
+	sdp_session_t *old_remote = leg->remote_sdp;
+	int old_mux = leg->rtcp_mux;
 	int i;
 	apr_size_t len = 0;
 
@@ -277,12 +298,113 @@ void call_media_reoffer(call_leg_t *leg, txn_server_t *txn,
 		call_media_watch(leg);
 		return;
 	}
-	if (reoffer_pass(leg, peer, txn, req, from, sdp, &saved))
+	if (reoffer_pass(leg, peer, txn, req, from, sdp, &saved)) {
+		leg->reoffer->from_remote = old_remote;
+		leg->reoffer->from_mux = old_mux;
 		sb_log(SB_LOG_INFO, "SB02633", "call %s: %s with %s passed on",
 		       leg->dlg.call_id,
 		       req->method == SIP_METHOD_INVITE ? "re-INVITE"
 							: "UPDATE",
 		       sdp_is_hold(sdp, NULL) ? "hold" : "an offer");
+	}
+}
+
+/* RFC 3261 9.1: the CANCEL is built from our re-INVITE (same Via
+ * branch, CSeq number) and goes where it went. */
+static void reoffer_send_cancel(reoffer_t *ro)
+{
+	call_leg_t *p = ro->to_leg;
+	const sip_msg_t *inv = txn_client_request(ro->ctx);
+	apr_pool_t *pool;
+	sip_build_t b;
+	char *buf;
+	apr_size_t len;
+
+	ro->cancel_wait = 0;
+	if (!inv || apr_pool_create(&pool, p->pool) != APR_SUCCESS)
+		return;
+	/* Not sent (the flow is gone): the re-INVITE ends at Timer B. */
+	if (sip_build_cancel(&b, pool, inv) == APR_SUCCESS &&
+	    sip_build_serialize(&b, &buf, &len) == APR_SUCCESS &&
+	    txn_client_start(endpoint_txn_table(), &p->dlg.to, buf, len,
+			     &p->profile->timers, NULL, NULL,
+			     NULL) != APR_SUCCESS)
+		sb_log(SB_LOG_INFO, "SB02653",
+		       "call %s: CANCEL of the re-INVITE not sent: the "
+		       "peer's flow is gone", p->dlg.call_id);
+	apr_pool_destroy(pool);
+}
+
+/*
+ * The peer's final to a re-INVITE the offerer cancelled.  A 2xx that
+ * crossed our CANCEL is ACKed and the peer's leg takes its answer (its
+ * side of the session did change); anything else leaves that leg as it
+ * was.  The offerer had its 487: its side stays as it was either way.
+ */
+static void reoffer_withdrawn(reoffer_t *ro, const sip_msg_t *resp,
+			      int status)
+{
+	call_leg_t *p = ro->to_leg;
+	sdp_session_t *ans;
+	sdp_media_t *m;
+	int i;
+
+	if (status < 300 && resp) {
+		call_leg_send_ack(p, ro->cseq);
+		if (call_media_parse_body(p, resp, &ans) == APR_SUCCESS &&
+		    (m = call_media_relayed(ans, &i)) != NULL &&
+		    call_media_answered_srtp(p, ans) == APR_SUCCESS &&
+		    call_media_learn_peer(p, ans,
+					  call_mux_agreed(p->rtcp_mux, m)) ==
+			    APR_SUCCESS)
+			p->remote_sdp = ans;
+		sb_log(SB_LOG_WARNING, "SB02652",
+		       "call %s: the re-INVITE the %s leg cancelled was "
+		       "answered %d all the same; ACKed, the legs' media "
+		       "may differ until the next offer",
+		       p->dlg.call_id, ro->from_leg->inbound ? "A" : "B",
+		       status);
+		return;
+	}
+	p->srtp = ro->to_saved;
+	p->rtcp_mux = ro->to_mux;
+	sb_log(SB_LOG_INFO, "SB02651",
+	       "call %s: the cancelled re-INVITE got %d from the %s leg; "
+	       "the call goes on as it was",
+	       p->dlg.call_id, status, p->inbound ? "A" : "B");
+}
+
+int call_media_reoffer_cancel(const sip_msg_t *cancel,
+			      txn_server_t *invite_txn)
+{
+	call_leg_t *leg = call_leg_find(cancel, 1);
+	reoffer_t *ro = leg ? leg->reoffer : NULL;
+
+	if (!ro || ro->done || ro->cancelled || ro->txn != invite_txn ||
+	    ro->from_leg != leg || !ro->is_invite)
+		return 0;
+	sb_log(SB_LOG_INFO, "SB02650",
+	       "call %s: re-INVITE cancelled by the %s leg: 487, and "
+	       "CANCEL to the other leg",
+	       leg->dlg.call_id, leg->inbound ? "A" : "B");
+	/* The legs stay tied to it until the peer's final: no other
+	 * re-INVITE may cross ours (RFC 3261 14.1; 491 meanwhile). */
+	ro->cancelled = 1;
+	reoffer_respond(leg, ro->txn, ro->req, &ro->from, 487, NULL, 0);
+	/* Its transaction ends on its own (ACK, Timer H/I): not ours. */
+	ro->txn = NULL;
+	/* The offerer's side as it was before its offer. */
+	leg->srtp = ro->from_saved;
+	leg->rtcp_mux = ro->from_mux;
+	if (ro->from_remote) {
+		leg->remote_sdp = ro->from_remote;
+		call_media_learn_peer(leg, ro->from_remote, ro->from_mux);
+	}
+	if (ro->provisional)
+		reoffer_send_cancel(ro);
+	else
+		ro->cancel_wait = 1;
+	return 1;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
 #include "call.h"
+#include "call_failover.h"
 #include "call_route.h"
 #include "endpoint.h"
 #include "reg_index.h"
@@ -76,8 +77,8 @@ static apr_status_t target_binding(call_leg_t *b, const char *aor,
  * the leg's pool (numeric, no lookup), and for a trunk over TCP/TLS a
  * connection verified against the URI's host, not the SRV target
  * (RFC 5922 section 4). */
-static apr_status_t target_dest(call_leg_t *b, const sip_dest_t *dest,
-				const sip_cand_t *c)
+apr_status_t call_out_target_dest(call_leg_t *b, const sip_dest_t *dest,
+				  const sip_cand_t *c)
 {
 	apr_sockaddr_t *sa;
 	apr_status_t rv;
@@ -133,27 +134,6 @@ static void dialog_for_b(call_leg_t *b, call_leg_t *a, const char *uri)
 	b->dlg.local_cseq = 0;
 }
 
-/*
- * A B leg's way through the places its URI leads to (RFC 3263 4.3), and
- * its INVITE transaction's baton; in the leg's pool.  A leg to a
- * registered phone has no dest: one place, no fail-over.
- */
-typedef struct attempt {
-	call_leg_t *b;
-	sip_dest_t *dest;
-	int cur;	   /* the candidate the INVITE went to */
-	const char *tried; /* "target ip:port (why); ..." for the logs */
-} attempt_t;
-
-static attempt_t *attempt_make(call_leg_t *b, sip_dest_t *dest)
-{
-	attempt_t *at = apr_pcalloc(b->pool, sizeof(*at));
-
-	at->b = b;
-	at->dest = dest;
-	return at;
-}
-
 static void out_invite_response(void *baton, const sip_msg_t *resp,
 				int status);
 
@@ -206,7 +186,7 @@ static apr_status_t send_invite(call_leg_t *b, call_leg_t *a, attempt_t *at)
 	return APR_SUCCESS;
 }
 
-static apr_status_t start_invite(call_leg_t *b, call_leg_t *a, attempt_t *at)
+apr_status_t call_out_start_invite(call_leg_t *b, call_leg_t *a, attempt_t *at)
 {
 	apr_status_t rv = send_invite(b, a, at);
 
@@ -232,70 +212,6 @@ static void b_failed(call_leg_t *b, int status)
 	call_leg_ended(b, b->cause ? b->cause : sb_cause_from_sip(status));
 }
 
-/*
- * The current candidate failed for @p why: noted for the last log line,
- * and logged once (SB02616) when another one is left to try.
- */
-static void candidate_failed(attempt_t *at, const char *why)
-{
-	const sip_dest_t *d = at->dest;
-	const sip_cand_t *c = &d->cand[at->cur];
-	call_leg_t *b = at->b;
-	char ip[64];
-	const char *one;
-
-	apr_sockaddr_ip_getbuf(ip, sizeof(ip), c->addr);
-	one = apr_psprintf(b->pool, "%s %s %s:%d (%s)",
-			   flow_transport_name(c->transport), c->target, ip,
-			   c->port, why);
-	at->tried = at->tried ? apr_pstrcat(b->pool, at->tried, "; ", one,
-					    NULL)
-			      : one;
-	if (at->cur + 1 < d->ncand)
-		sb_log(SB_LOG_WARNING, "SB02616",
-		       "call %s: %s: %s failed; trying the next target "
-		       "(%d of %d, RFC 3263 4.3)",
-		       b->dlg.call_id, d->host, one, at->cur + 2, d->ncand);
-	else if (at->cur > 0 || d->skipped)
-		sb_log(SB_LOG_WARNING, "SB02617",
-		       "call %s: %s: every target failed: %s%s%s",
-		       b->dlg.call_id, d->host, at->tried,
-		       d->skipped ? "; not resolved: " : "",
-		       d->skipped ? d->skipped : "");
-}
-
-/*
- * Send the INVITE to the current candidate, or to the next ones while
- * the connection or the send fails at once.  SB_ECONFIG (488: SRTP
- * policy) stops the search; so does success.
- */
-static apr_status_t try_candidates(attempt_t *at, call_leg_t *a)
-{
-	call_leg_t *b = at->b;
-	const sip_dest_t *d = at->dest;
-	apr_status_t rv = SB_ENOTFOUND;
-	char err[120];
-
-	for (; at->cur < d->ncand; at->cur++) {
-		const sip_cand_t *c = &d->cand[at->cur];
-
-		if (c->found != SIP_FOUND_HOST)
-			sb_log(SB_LOG_INFO, "SB02615",
-			       "call %s: %s: SRV target %s port %d over %s "
-			       "(%s)",
-			       b->dlg.call_id, d->host, c->target, c->port,
-			       flow_transport_name(c->transport),
-			       sip_resolve_found_name(c));
-		rv = target_dest(b, d, c);
-		if (rv == APR_SUCCESS)
-			rv = start_invite(b, a, at);
-		if (rv == APR_SUCCESS || rv == SB_ECONFIG)
-			return rv;
-		candidate_failed(at, sb_strerror(rv, err, sizeof(err)));
-	}
-	return rv;
-}
-
 /* On b's worker once its URI is resolved (or the lookup failed). */
 static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 		       const char *why)
@@ -317,9 +233,9 @@ static void b_resolved(void *baton, apr_status_t rv, const sip_dest_t *dest,
 	/* The result lives only during this call: the leg keeps a copy. */
 	rv = sip_resolve_copy(dest, b->pool, &mine);
 	if (rv == APR_SUCCESS)
-		rv = try_candidates(attempt_make(b, mine),
-				    b->bridge ? call_bridge_a(b->bridge)
-					      : NULL);
+		rv = call_failover_try(call_failover_attempt(b, mine),
+				       b->bridge ? call_bridge_a(b->bridge)
+						 : NULL);
 	if (rv != APR_SUCCESS)
 		b_failed(b, rv == SB_ECONFIG ? 488 : 503);
 }
@@ -389,7 +305,7 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 			sb_session_set_var(b->session, "sip_transport",
 					   flow_transport_name(
 						   b->dlg.to.transport));
-		at = attempt_make(b, NULL);
+		at = call_failover_attempt(b, NULL);
 	} else {
 		dest = apr_pcalloc(b->pool, sizeof(*dest));
 		rv = sip_resolve_parse(uri, b->pool, dest, why, sizeof(why));
@@ -406,8 +322,8 @@ apr_status_t call_out_originate(call_leg_t *a, bridge_t *br,
 	if (rv != APR_SUCCESS)
 		goto fail;
 	call_leg_index(b);
-	rv = at ? start_invite(b, a, at)
-		: try_candidates(attempt_make(b, dest), a);
+	rv = at ? call_out_start_invite(b, a, at)
+		: call_failover_try(call_failover_attempt(b, dest), a);
 	if (rv != APR_SUCCESS)
 		goto fail;
 	*out = b;
@@ -450,13 +366,15 @@ static void dialog_from_response(call_leg_t *b, const sip_msg_t *resp)
 	}
 }
 
-/* The ACK for a 2xx is ours (end to end), resent for each retransmit. */
-static void send_ack(call_leg_t *b)
+/* The ACK for the 2xx to our INVITE (CSeq @p cseq) is ours (end to
+ * end), kept and resent for each retransmit (call_leg_resend_ack). */
+static void send_ack(call_leg_t *b, apr_uint32_t cseq)
 {
 	if (!b->ack_buf &&
-	    call_leg_build_ack(b, b->pool, b->dlg.local_cseq, &b->ack_buf,
-			       &b->ack_len) != APR_SUCCESS)
+	    call_leg_build_ack(b, b->pool, cseq, &b->ack_buf, &b->ack_len) !=
+		    APR_SUCCESS)
 		b->ack_buf = NULL;
+	b->ack_cseq = cseq;
 	call_leg_ensure_flow(b);
 	if (b->ack_buf)
 		endpoint_send(&b->dlg.to, b->ack_buf, b->ack_len);
@@ -464,16 +382,14 @@ static void send_ack(call_leg_t *b)
 
 int call_out_stray_2xx(const sip_msg_t *resp)
 {
-	call_leg_t *b;
+	call_leg_t *leg;
 
 	if (resp->status < 200 || resp->status >= 300 ||
 	    resp->cseq_method != SIP_METHOD_INVITE)
 		return 0;
-	b = call_leg_find(resp, 0);
-	if (!b || b->inbound || !b->ack_buf)
-		return 0;
-	send_ack(b);
-	return 1;
+	/* Our request's From tag is ours on either leg. */
+	leg = call_leg_find(resp, 0);
+	return leg && call_leg_resend_ack(leg, resp->cseq);
 }
 
 static void send_cancel(call_leg_t *b)
@@ -572,7 +488,7 @@ static void b_answered(call_leg_t *b, const sip_msg_t *resp)
 	sb_timer_stop(b->worker, &b->answer_timer);
 	dialog_from_response(b, resp);
 	b->state = LEG_UP;
-	send_ack(b);
+	send_ack(b, resp->cseq);
 	if (b->cancel_pending || !b->bridge) {
 		/* Answered after we gave up on it: hang it up at once. */
 		b->state = LEG_UP;
@@ -585,45 +501,6 @@ static void b_answered(call_leg_t *b, const sip_msg_t *resp)
 	}
 	sb_session_mark_answered(b->session);
 	call_bridge_b_answered(b);
-}
-
-/*
- * RFC 3263 4.3: a transport failure, a timeout without any response, or
- * a 503 sends the INVITE to the next candidate, while nothing else has
- * happened to the leg (no early dialog, no CANCEL, still wanted).
- */
-static int may_fail_over(const attempt_t *at, const sip_msg_t *resp,
-			 int status)
-{
-	const call_leg_t *b = at->b;
-
-	if (!at->dest || b->state != LEG_INIT || b->cancel_pending ||
-	    b->cause || !b->bridge)
-		return 0;
-	return status == 503 || (!resp && status == 408);
-}
-
-/* The INVITE to the current candidate failed with @p status: the next
- * ones are tried; APR_SUCCESS when one took the INVITE. */
-static apr_status_t fail_over(attempt_t *at, const sip_msg_t *resp,
-			      int status, int *final)
-{
-	call_leg_t *b = at->b;
-	apr_status_t rv;
-	const char *why;
-
-	why = resp ? apr_psprintf(b->pool, "%d %.*s", status,
-				  (int)resp->reason.len, resp->reason.ptr)
-	      : status == 408 ? "no response before Timer B"
-			      : "transport failure: connect, TLS or send";
-	candidate_failed(at, why);
-	if (at->cur + 1 >= at->dest->ncand)
-		return SB_ENOTFOUND;
-	at->cur++;
-	rv = try_candidates(at, b->bridge ? call_bridge_a(b->bridge) : NULL);
-	if (rv == SB_ECONFIG)
-		*final = 488;
-	return rv;
 }
 
 static void out_invite_response(void *baton, const sip_msg_t *resp,
@@ -643,8 +520,8 @@ static void out_invite_response(void *baton, const sip_msg_t *resp,
 		b_answered(b, resp);
 		return;
 	}
-	if (may_fail_over(at, resp, status) &&
-	    fail_over(at, resp, status, &status) == APR_SUCCESS)
+	if (call_failover_may(at, resp, status) &&
+	    call_failover_next(at, resp, status, &status) == APR_SUCCESS)
 		return;
 	/* No response at all but a 503 from below: the phone's flow
 	 * closed while it rang.  Callers hear what that means: 480. */

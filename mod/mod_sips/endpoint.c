@@ -128,6 +128,22 @@ void endpoint_flow_closed(apr_uint64_t flow_id)
 	}
 }
 
+/* The queue is FIFO: messages handed over for @p baton before it
+ * stopped have run when this does. */
+static void profile_gone_here(void *baton)
+{
+	txn_table_profile_gone(endpoint_txn_table(), baton);
+}
+
+void endpoint_profile_gone(sips_profile_t *p)
+{
+	unsigned i;
+
+	for (i = 0; stack.tables && i < stack.n; i++)
+		sb_worker_call(sb_loop_worker(stack.loop, i),
+			       profile_gone_here, p);
+}
+
 txn_table_t *endpoint_txn_table(void)
 {
 	sb_worker_t *self = sb_worker_self();
@@ -167,8 +183,14 @@ apr_status_t endpoint_send(const sip_target_t *to, const char *buf,
 			to->profile->listeners[SIPS_TP_UDP].sock;
 		apr_size_t n = len;
 
-		if (!sock)
+		if (!sock) {
+			sb_log(SB_LOG_INFO, "SB02203",
+			       "profile %s is stopped: %lu bytes to %s:%d over "
+			       "UDP not sent",
+			       to->profile->name, (unsigned long)len,
+			       to->peer_ip, to->peer_port);
 			return SB_EFLOWGONE;
+		}
 		return apr_socket_sendto(sock, (apr_sockaddr_t *)&to->peer, 0,
 					 buf, &n);
 	}
@@ -267,14 +289,14 @@ static void handle_request(sips_profile_t *p, txn_server_t *txn,
 
 /*
  * RFC 3261 9.2: a CANCEL that matches a transaction gets 200 whatever
- * that transaction's state; our INVITEs are answered at once for now,
- * so there is no pending one to end with 487.
+ * that transaction's state; a pending INVITE (a call's first, or a
+ * re-INVITE waiting for the other leg) then ends with 487.
  */
 static void handle_cancel(txn_server_t *txn, txn_server_t *invite,
 			  const sip_msg_t *req, const sip_target_t *from)
 {
 	endpoint_respond(txn, req, from, invite ? 200 : 481, NULL, NULL);
-	if (invite)
+	if (invite && !call_media_reoffer_cancel(req, invite))
 		call_in_cancel(invite);
 }
 

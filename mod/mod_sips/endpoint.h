@@ -15,6 +15,10 @@ txn_table_t *endpoint_txn_table(void);
 /** Flow @p flow_id closed: pending client transactions on it fail (503)
  * on every worker. */
 void endpoint_flow_closed(apr_uint64_t flow_id);
+/** Profile @p p is stopped and about to go: on every worker, what was
+ * handed over for it runs first, then its transactions end (see
+ * txn_table_profile_gone).  Not from a worker thread. */
+void endpoint_profile_gone(sips_profile_t *p);
 
 /**
  * Handle one whole message (a datagram, or one framed off a stream)

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "sipsbridge/sb_log.h"
 #include "digest.h"
+#include "endpoint.h"
 #include "profile.h"
 #include "tp_listen.h"
 #include "tp_stream.h"
@@ -260,5 +261,8 @@ void profile_stop(sips_profile_t *p)
 void profile_destroy(sips_profile_t *p)
 {
 	profile_stop(p);
+	/* What still sends through it (a retransmission, a final waiting
+	 * for its ACK) ends first: nothing may hold it once freed. */
+	endpoint_profile_gone(p);
 	apr_pool_destroy(p->pool);
 }

@@ -62,8 +62,12 @@ apr_status_t profile_create(sips_profile_t **out, const sb_config_t *cfg,
 
 /** Load TLS, bind and watch every listener; on failure nothing stays. */
 apr_status_t profile_start(sips_profile_t *p);
-/** Close listeners and every connection. Not from a worker thread. */
+/** Close listeners and every connection. Not from a worker thread.
+ * Its calls and transactions stay (sends through it fail): end them
+ * with call_end_profile and endpoint_profile_gone, in that order. */
 void profile_stop(sips_profile_t *p);
+/** Stop it (if running), end its transactions and free it; its calls
+ * must have ended (call_end_profile). Not from a worker thread. */
 void profile_destroy(sips_profile_t *p);
 
 /**

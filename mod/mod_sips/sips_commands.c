@@ -4,6 +4,7 @@
 #include "sipsbridge/sb_control.h"
 #include "sipsbridge/sb_log.h"
 #include "call.h"
+#include "endpoint.h"
 #include "mod_sips.h"
 #include "reg_commands.h"
 #include "sips_ping.h"
@@ -185,6 +186,21 @@ static apr_status_t cmd_status(const char *args, sb_stream_t *out,
 	return rv;
 }
 
+/*
+ * As `sofia profile X restart` does: the profile's calls end first, with
+ * BYE, CANCEL or a final response through it; then it stops.  A call
+ * that came in meanwhile ends after the stop (its goodbyes fail at
+ * once).  Last its transactions end, once no leg holds one: nothing
+ * sends through it after, and it may be freed.
+ */
+static void take_down(sips_profile_t *p)
+{
+	call_end_profile(p);
+	profile_stop(p);
+	call_end_profile(p);
+	endpoint_profile_gone(p);
+}
+
 /* Replace profile @p name in the list by a fresh one from the config. */
 static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 				    sb_stream_t *out)
@@ -199,13 +215,14 @@ static apr_status_t restart_profile(mod_sips_t *m, const char *name,
 			break;
 		}
 	if (old) {
-		/* Calls hold the profile: they end before it goes.  Without
-		 * the lock: a dialplan that goes on may look a profile up.
-		 * Commands run one at a time, so the list stays ours. */
+		/* Out of the list, it is ours: torn down without the lock (a
+		 * dialplan that goes on may look a profile up, the sweep
+		 * takes it on a worker we wait for).  Commands run one at a
+		 * time, so the list stays ours. */
 		apr_thread_mutex_unlock(m->lock);
-		call_end_profile(old);
-		apr_thread_mutex_lock(m->lock);
+		take_down(old);
 		profile_destroy(old);
+		apr_thread_mutex_lock(m->lock);
 	}
 	rv = mod_sips_profile_from_config(m, name, &fresh);
 	if (fresh) {
@@ -313,9 +330,8 @@ static apr_status_t cmd_profile(const char *args, sb_stream_t *out,
 	if (!strcmp(verb, "stop")) {
 		if (p && p->running) {
 			apr_thread_mutex_unlock(m->lock);
-			call_end_profile(p);
+			take_down(p);
 			apr_thread_mutex_lock(m->lock);
-			profile_stop(p);
 			sb_stream_printf(out, "profile %s stopped\n", name);
 		} else {
 			sb_stream_printf(out, "profile %s is not running\n",

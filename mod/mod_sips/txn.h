@@ -111,6 +111,9 @@ apr_status_t txn_client_receive(txn_table_t *table, const sip_msg_t *resp);
 
 txn_state_e txn_client_state(const txn_client_t *txn);
 
+/** The request it carries, parsed (a CANCEL is built from it). */
+const sip_msg_t *txn_client_request(const txn_client_t *txn);
+
 /** Its owner is gone: the transaction runs on but calls nobody. */
 void txn_client_detach(txn_client_t *txn);
 
@@ -119,5 +122,15 @@ void txn_client_detach(txn_client_t *txn);
  * with (NULL, 503) rather than waiting for Timer B/F.
  */
 void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id);
+
+/**
+ * Profile @p profile is going away (stop, restart, shutdown): every
+ * transaction that sends through it ends now, so that none sends
+ * through it later.  Pending client transactions end with (NULL, 503),
+ * as for a closed flow; the rest, server ones included, end silently
+ * (their hop is closed: nothing could leave).
+ */
+void txn_table_profile_gone(txn_table_t *table,
+			    const struct sips_profile *profile);
 
 #endif

@@ -278,6 +278,11 @@ txn_state_e txn_client_state(const txn_client_t *txn)
 	return txn->state;
 }
 
+const sip_msg_t *txn_client_request(const txn_client_t *txn)
+{
+	return txn->msg;
+}
+
 /*
  * A flow closed: client transactions waiting on it will never hear a
  * response there, so they fail now (503) instead of at Timer B/F.
@@ -304,6 +309,43 @@ void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id)
 	}
 	for (i = 0; i < doomed->nelts; i++)
 		client_fail(APR_ARRAY_IDX(doomed, i, txn_client_t *), 503);
+	apr_pool_destroy(tmp);
+}
+
+void txn_table_profile_gone(txn_table_t *table,
+			    const struct sips_profile *profile)
+{
+	apr_array_header_t *doomed;
+	apr_hash_index_t *hi;
+	apr_pool_t *tmp;
+	int i;
+
+	if (!table || !profile || apr_pool_create(&tmp, NULL) != APR_SUCCESS)
+		return;
+	txn_server_profile_gone(table, profile);
+	doomed = apr_array_make(tmp, 4, sizeof(txn_client_t *));
+	for (hi = apr_hash_first(tmp, table->clients); hi;
+	     hi = apr_hash_next(hi)) {
+		txn_client_t *c = apr_hash_this_val(hi);
+
+		if (!c->base.dead && c->base.to.profile == profile)
+			APR_ARRAY_PUSH(doomed, txn_client_t *) = c;
+	}
+	/* Waiting ones (Timer D/K) had their final: they just end.  A
+	 * callback that starts a request through the profile fails at its
+	 * first send (the sockets are closed), so none is left after. */
+	for (i = 0; i < doomed->nelts; i++) {
+		txn_client_t *c = APR_ARRAY_IDX(doomed, i, txn_client_t *);
+
+		/* Ended by an earlier one's callback (kept until reaped). */
+		if (c->base.dead)
+			continue;
+		if (c->state == TXN_CALLING || c->state == TXN_TRYING ||
+		    c->state == TXN_PROCEEDING)
+			client_fail(c, 503);
+		else
+			client_die(c);
+	}
 	apr_pool_destroy(tmp);
 }
 

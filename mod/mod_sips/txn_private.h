@@ -107,6 +107,10 @@ apr_status_t txn_base_index_merge(txn_base_t *b, const char *key,
 void txn_base_index_legacy(txn_base_t *b);
 sip_str_t txn_str_dup(apr_pool_t *pool, const sip_str_t *s);
 
+/* txn_server.c: the server half of txn_table_profile_gone. */
+void txn_server_profile_gone(txn_table_t *table,
+			     const struct sips_profile *profile);
+
 /* txn_table.c: matching. */
 /* Top Via only (what a response is matched by). */
 apr_status_t txn_msg_via(const sip_msg_t *m, txn_msg_info_t *mi);

@@ -328,6 +328,36 @@ apr_status_t txn_server_receive(txn_table_t *table, const sip_msg_t *req,
 	return APR_SUCCESS;
 }
 
+void txn_server_profile_gone(txn_table_t *table,
+			     const struct sips_profile *profile)
+{
+	apr_array_header_t *doomed;
+	apr_hash_index_t *hi;
+	apr_pool_t *tmp;
+	txn_base_t *b;
+	int i;
+
+	if (apr_pool_create(&tmp, NULL) != APR_SUCCESS)
+		return;
+	doomed = apr_array_make(tmp, 4, sizeof(txn_server_t *));
+	for (hi = apr_hash_first(tmp, table->servers); hi;
+	     hi = apr_hash_next(hi)) {
+		txn_server_t *s = apr_hash_this_val(hi);
+
+		if (!s->base.dead && s->base.to.profile == profile)
+			APR_ARRAY_PUSH(doomed, txn_server_t *) = s;
+	}
+	for (b = table->legacy; b; b = b->lnext)
+		if (!b->dead && b->to.profile == profile)
+			APR_ARRAY_PUSH(doomed, txn_server_t *) =
+				(txn_server_t *)b;
+	/* Terminated: a TU that answers later gets APR_EINVAL, and a
+	 * retransmission matches nothing (the new profile answers it). */
+	for (i = 0; i < doomed->nelts; i++)
+		server_die(APR_ARRAY_IDX(doomed, i, txn_server_t *));
+	apr_pool_destroy(tmp);
+}
+
 txn_state_e txn_server_state(const txn_server_t *txn)
 {
 	return txn->state;

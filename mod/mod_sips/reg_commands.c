@@ -184,17 +184,24 @@ static void sweep_tick(void *baton)
 	if (n)
 		sb_log(SB_LOG_INFO, "SB02432",
 		       "registrar: %lu binding(s) expired", (unsigned long)n);
-	apr_pool_create(&pool, NULL);
-	apr_thread_mutex_lock(sweep.m->lock);
-	for (p = sweep.m->profiles; p; p = p->next)
-		if (p->running && p->settings.all_reg_options_ping &&
-		    now - p->last_ping >= apr_time_from_sec(
-						  p->settings.ping_mean_interval)) {
-			p->last_ping = now;
-			ping_profile_bindings(p, pool);
-		}
-	apr_thread_mutex_unlock(sweep.m->lock);
-	apr_pool_destroy(pool);
+	/*
+	 * A command may hold the lock while it waits for this worker (a
+	 * profile starting its listeners): blocking here would wait for
+	 * ourselves.  Busy: the pings go out at the next tick.
+	 */
+	if (apr_thread_mutex_trylock(sweep.m->lock) == APR_SUCCESS) {
+		apr_pool_create(&pool, NULL);
+		for (p = sweep.m->profiles; p; p = p->next)
+			if (p->running && p->settings.all_reg_options_ping &&
+			    now - p->last_ping >=
+				    apr_time_from_sec(
+					    p->settings.ping_mean_interval)) {
+				p->last_ping = now;
+				ping_profile_bindings(p, pool);
+			}
+		apr_thread_mutex_unlock(sweep.m->lock);
+		apr_pool_destroy(pool);
+	}
 	if (sweep.running)
 		sb_timer_start(sweep.worker, &sweep.timer,
 			       apr_time_from_sec(1), sweep_tick, NULL);

@@ -5,80 +5,24 @@ The daemon is the ASan build: Switch.stop() fails on a non-zero exit or
 an ASan report, and each test asserts stop() == 0 itself (stop() does
 not check a daemon that already died).
 """
-import os
-import socket
-import threading
 import time
 
-from sbtest import sipp, sipp_bg, sipp_wait, wait_for, grep, SCENARIOS, \
-    free_port
-from test_005_calls import bindings, call_switch, caller, phone
+from sbtest import sipp_wait, wait_for, grep
+from test_005_calls import (PASSED_ON, RtpSink, bindings, call_switch,
+                            caller, caller_bg, fail_scenario, no_calls,
+                            register_from, registered_phone)
 
-PASSED_ON = r"SB02633 call .*: re-INVITE with hold passed on"
-
-
-def no_calls(sw):
-    return "0 call(s)" in sw.cli("show calls").stdout
-
-
-def registered(sw, user, scenario):
-    callee = phone(sw, user, scenario=scenario)
-    assert wait_for(lambda: "%s@127.0.0.1" % user in bindings(sw),
-                    timeout=10), bindings(sw)
-    return callee
-
-
-def caller_bg(sw, user, callee, scenario, hold_ms=3000):
-    return sipp_bg(scenario, sw.ports["internal_sip_port"], "u1",
-                   service=user,
-                   extra=("-au", user, "-ap", "1234", "-key", "callee",
-                          callee, "-key", "hold", str(hold_ms),
-                          "-mp", str(free_port(socket.SOCK_DGRAM))))
-
-
-class SilentPhone:
+class SilentPhone(RtpSink):
     """A phone registered from a UDP port that then never answers: the
     switch's INVITE to it stays in retransmission (Timer A)."""
 
     def __init__(self, sw, user):
-        self.port = free_port(socket.SOCK_DGRAM)
-        code, out = sipp("register_auth.xml", sw.ports["internal_sip_port"],
-                         "u1", service=user, local_port=self.port,
-                         extra=("-au", user, "-ap", "1234", "-key",
-                                "expires", "300"))
-        assert code == 0, out
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", self.port))
-        self.sock.settimeout(0.2)
         self.invites = []  # arrival times
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        super().__init__(register_from(sw, user))
 
-    def _run(self):
-        while self.running:
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if data.startswith(b"INVITE "):
-                self.invites.append(time.monotonic())
-
-    def close(self):
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
-
-
-def uac_fail_scenario(tmp_path, status):
-    with open(os.path.join(SCENARIOS, "call_uac_fail.xml")) as f:
-        text = f.read().replace("@STATUS@", str(status))
-    path = os.path.join(str(tmp_path), "call_uac_fail_%d.xml" % status)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    def received(self, data, src):
+        if data.startswith(b"INVITE "):
+            self.invites.append(time.monotonic())
 
 
 def test_profile_restart_with_a_call_up_and_an_invite_retransmitting(
@@ -93,7 +37,7 @@ def test_profile_restart_with_a_call_up_and_an_invite_retransmitting(
     silent = None
     procs = []
     try:
-        callee = registered(sw, "1001", "call_uas.xml")
+        callee = registered_phone(sw, "1001", scenario="call_uas.xml")
         procs.append(callee)
         up = caller_bg(sw, "1000", "1001", "call_uac_wait_bye.xml")
         procs.append(up)
@@ -103,7 +47,7 @@ def test_profile_restart_with_a_call_up_and_an_invite_retransmitting(
         assert wait_for(lambda: "1002@127.0.0.1" in bindings(sw),
                         timeout=10), bindings(sw)
         pending = caller_bg(sw, "1003", "1002",
-                            uac_fail_scenario(tmp_path, 480))
+                            fail_scenario(tmp_path, 480))
         procs.append(pending)
         assert wait_for(lambda: silent.invites, timeout=15, interval=0.01)
         out = sw.cli("sips profile internal restart").stdout
@@ -121,7 +65,7 @@ def test_profile_restart_with_a_call_up_and_an_invite_retransmitting(
             sw.cli("show calls").stdout
         assert grep(r"SB02104 profile internal stopped", sw.log())
         # The new profile serves: REGISTER and a call through it.
-        callee = registered(sw, "1004", "call_uas.xml")
+        callee = registered_phone(sw, "1004", scenario="call_uas.xml")
         code, out = caller(sw, "1005", "1004", hold_ms=500)
         assert code == 0, out
         rc, uas_out = sipp_wait(callee)
@@ -143,7 +87,8 @@ def test_resent_2xx_to_a_reinvite_toward_b_gets_its_own_ack(tmp_path):
     sw = call_switch(tmp_path)
     sw.start()
     try:
-        callee = registered(sw, "1001", "reinvite_2xx_resent_uas.xml")
+        callee = registered_phone(
+            sw, "1001", scenario="reinvite_2xx_resent_uas.xml")
         code, out = caller(sw, "1000", "1001", scenario="call_uac_hold.xml")
         assert code == 0, out
         rc, uas_out = sipp_wait(callee)
@@ -164,7 +109,8 @@ def test_cancel_of_a_reinvite_pending_at_b_is_passed_on(tmp_path):
     sw.start()
     a = None
     try:
-        callee = registered(sw, "1001", "reinvite_cancel_uas.xml")
+        callee = registered_phone(
+            sw, "1001", scenario="reinvite_cancel_uas.xml")
         a = caller_bg(sw, "1000", "1001", "reinvite_cancel_uac.xml")
         assert wait_for(lambda: grep(r"SB02651 call .*: the cancelled "
                                      r"re-INVITE got 487 from the B leg",

@@ -24,11 +24,12 @@ def bindings(sw):
 
 
 class RtpSink:
-    """A UDP socket standing for a phone's media port: counts packets."""
+    """A UDP socket standing for a phone's media port (@port, or any):
+    keeps the packets and their sources (received() says what to keep)."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.packets = []
@@ -40,13 +41,16 @@ class RtpSink:
     def _run(self):
         while self.running:
             try:
-                data, src = self.sock.recvfrom(2048)
+                data, src = self.sock.recvfrom(65535)
             except socket.timeout:
                 continue
             except OSError:
                 return
-            self.packets.append(data)
-            self.sources.add(src)
+            self.received(data, src)
+
+    def received(self, data, src):
+        self.packets.append(data)
+        self.sources.add(src)
 
     def close(self):
         self.running = False
@@ -58,15 +62,21 @@ def phone(sw, user, scenario="call_uas.xml", rtp_port=9):
     """A UDP phone: SIPp registers from a port, then a second SIPp waits
     for calls on that port (one SIPp scenario cannot do both: a call
     with another Call-ID would not map to it)."""
-    port = sw.ports["internal_sip_port"]
+    local = register_from(sw, user)
+    return sipp_bg(scenario, sw.ports["internal_sip_port"], "u1",
+                   service=user, local_port=local,
+                   extra=("-key", "rtp_port", str(rtp_port)))
+
+
+def register_from(sw, user):
+    """SIPp registers @user (over UDP) from a free port: the port."""
     local = free_port(socket.SOCK_DGRAM)
-    code, out = sipp("register_auth.xml", port, "u1", service=user,
-                     local_port=local,
+    code, out = sipp("register_auth.xml", sw.ports["internal_sip_port"],
+                     "u1", service=user, local_port=local,
                      extra=("-au", user, "-ap", "1234", "-key", "expires",
                             "300"))
     assert code == 0, out
-    return sipp_bg(scenario, port, "u1", service=user, local_port=local,
-                   extra=("-key", "rtp_port", str(rtp_port)))
+    return local
 
 
 def registered_phone(sw, user, **kw):
@@ -93,24 +103,46 @@ def call_through(sw, uas="call_uas.xml", uac="call_uac.xml", **kw):
     return sw.log()
 
 
+def caller_args(user, callee, hold_ms=3000, extra=()):
+    """SIPp arguments of a caller: digest credentials, whom to call, how
+    long to hold, and a media port of its own."""
+    return ("-au", user, "-ap", "1234", "-key", "callee", callee,
+            "-key", "hold", str(hold_ms),
+            "-mp", str(free_port(socket.SOCK_DGRAM))) + tuple(extra)
+
+
 def caller(sw, user, callee, hold_ms=3000, scenario="call_uac.xml",
            extra=()):
     return sipp(scenario, sw.ports["internal_sip_port"], "u1",
-                service=user,
-                extra=("-au", user, "-ap", "1234", "-key", "callee", callee,
-                       "-key", "hold", str(hold_ms),
-                       "-mp", str(free_port(socket.SOCK_DGRAM))) +
-                tuple(extra))
+                service=user, extra=caller_args(user, callee, hold_ms, extra))
 
 
-def failing_caller(sw, tmp_path, user, callee, status):
-    """A caller that expects the call to fail with @status."""
+def caller_bg(sw, user, callee, scenario, hold_ms=3000):
+    """caller() in the background: sipp_wait() it."""
+    return sipp_bg(scenario, sw.ports["internal_sip_port"], "u1",
+                   service=user, extra=caller_args(user, callee, hold_ms))
+
+
+def fail_scenario(tmp_path, status):
+    """call_uac_fail.xml expecting the call to fail with @status."""
     with open(os.path.join(SCENARIOS, "call_uac_fail.xml")) as f:
         text = f.read().replace("@STATUS@", str(status))
     path = os.path.join(str(tmp_path), "call_uac_fail_%d.xml" % status)
     with open(path, "w") as f:
         f.write(text)
-    return caller(sw, user, callee, scenario=path)
+    return path
+
+
+def failing_caller(sw, tmp_path, user, callee, status):
+    """A caller that expects the call to fail with @status."""
+    return caller(sw, user, callee, scenario=fail_scenario(tmp_path, status))
+
+
+PASSED_ON = r"SB02633 call .*: re-INVITE with hold passed on"
+
+
+def no_calls(sw):
+    return "0 call(s)" in sw.cli("show calls").stdout
 
 
 def test_udp_call_relays_rtp_and_bye_ends_both_legs(tmp_path):
@@ -255,11 +287,7 @@ def test_media_timeout_hangs_up_both_legs(tmp_path):
 def test_show_calls_and_uuid_kill(tmp_path):
     with call_switch(tmp_path) as sw:
         callee = registered_phone(sw, "1001")
-        caller_proc = sipp_bg(
-            "call_uac_wait_bye.xml", sw.ports["internal_sip_port"], "u1",
-            service="1000",
-            extra=("-au", "1000", "-ap", "1234", "-key", "callee", "1001",
-                   "-mp", str(free_port(socket.SOCK_DGRAM))))
+        caller_proc = caller_bg(sw, "1000", "1001", "call_uac_wait_bye.xml")
         assert wait_for(lambda: "1 call(s)" in sw.cli("show calls").stdout,
                         timeout=10), sw.cli("show calls").stdout
         listing = sw.cli("show calls").stdout

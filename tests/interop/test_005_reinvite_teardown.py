@@ -7,31 +7,11 @@ re-INVITE must get a final response, a late 2xx from B still gets its
 ACK, the call is gone, and the daemon (ASan build) exits clean: Switch.
 stop() fails on a non-zero exit, which LeakSanitizer gives on a leak.
 """
-import socket
 import time
 
-from sbtest import sipp_bg, sipp_wait, wait_for, grep, free_port
-from test_005_calls import bindings, call_switch, caller, phone
-
-PASSED_ON = r"SB02633 call .*: re-INVITE with hold passed on"
-
-
-def no_calls(sw):
-    return "0 call(s)" in sw.cli("show calls").stdout
-
-
-def registered_callee(sw, scenario):
-    callee = phone(sw, "1001", scenario=scenario)
-    assert wait_for(lambda: "1001@127.0.0.1" in bindings(sw),
-                    timeout=10), bindings(sw)
-    return callee
-
-
-def caller_bg(sw, scenario):
-    return sipp_bg(scenario, sw.ports["internal_sip_port"], "u1",
-                   service="1000",
-                   extra=("-au", "1000", "-ap", "1234", "-key", "callee",
-                          "1001", "-mp", str(free_port(socket.SOCK_DGRAM))))
+from sbtest import sipp_wait, wait_for, grep
+from test_005_calls import (PASSED_ON, call_switch, call_through, caller_bg,
+                            no_calls, registered_phone)
 
 
 def test_caller_bye_with_its_reinvite_pending(tmp_path):
@@ -39,12 +19,8 @@ def test_caller_bye_with_its_reinvite_pending(tmp_path):
     sw = call_switch(tmp_path)
     sw.start()
     try:
-        callee = registered_callee(sw, "reinvite_pending_uas.xml")
-        code, out = caller(sw, "1000", "1001",
-                           scenario="reinvite_pending_uac_bye.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, uas="reinvite_pending_uas.xml",
+                     uac="reinvite_pending_uac_bye.xml")
         assert grep(PASSED_ON, sw.log()), sw.log()
         assert wait_for(lambda: no_calls(sw), timeout=5), \
             sw.cli("show calls").stdout
@@ -60,8 +36,9 @@ def test_shutdown_with_a_reinvite_pending(tmp_path):
     sw.start()
     a = None
     try:
-        callee = registered_callee(sw, "reinvite_pending_uas.xml")
-        a = caller_bg(sw, "reinvite_pending_uac_term.xml")
+        callee = registered_phone(sw, "1001",
+                                  scenario="reinvite_pending_uas.xml")
+        a = caller_bg(sw, "1000", "1001", "reinvite_pending_uac_term.xml")
         assert wait_for(lambda: grep(PASSED_ON, sw.log()), timeout=15), \
             sw.log()
         assert "1 call(s)" in sw.cli("show calls").stdout
@@ -85,12 +62,8 @@ def test_late_2xx_to_a_reinvite_after_bye_is_acked(tmp_path):
     sw = call_switch(tmp_path)
     sw.start()
     try:
-        callee = registered_callee(sw, "reinvite_pending_uas_late.xml")
-        code, out = caller(sw, "1000", "1001",
-                           scenario="reinvite_pending_uac_bye.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, uas="reinvite_pending_uas_late.xml",
+                     uac="reinvite_pending_uac_bye.xml")
         assert wait_for(lambda: no_calls(sw), timeout=5), \
             sw.cli("show calls").stdout
     finally:
@@ -103,12 +76,8 @@ def test_callee_bye_with_a_reinvite_pending(tmp_path):
     sw = call_switch(tmp_path)
     sw.start()
     try:
-        callee = registered_callee(sw, "reinvite_pending_uas_bye.xml")
-        code, out = caller(sw, "1000", "1001",
-                           scenario="reinvite_pending_uac_term.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, uas="reinvite_pending_uas_bye.xml",
+                     uac="reinvite_pending_uac_term.xml")
         assert grep(r"SB02604 call .*: BYE from the B leg", sw.log())
         assert wait_for(lambda: no_calls(sw), timeout=5), \
             sw.cli("show calls").stdout
@@ -121,12 +90,8 @@ def test_media_timeout_with_a_reinvite_pending(tmp_path):
     sw = call_switch(tmp_path, media_timeout="3")
     sw.start()
     try:
-        callee = registered_callee(sw, "reinvite_pending_uas.xml")
-        code, out = caller(sw, "1000", "1001",
-                           scenario="reinvite_pending_uac_term.xml")
-        assert code == 0, out
-        rc, uas_out = sipp_wait(callee)
-        assert rc == 0, uas_out
+        call_through(sw, uas="reinvite_pending_uas.xml",
+                     uac="reinvite_pending_uac_term.xml")
         log = sw.log()
         assert grep(PASSED_ON, log), log
         assert grep(r"SB02632 call .*: no media for 3 s", log), log

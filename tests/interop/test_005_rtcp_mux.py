@@ -240,9 +240,8 @@ def test_baresip_srtp_call_with_rtcp_mux(tmp_path):
     (TLS) callee.  Both are muxed, the tones cross, and SRTCP rides the
     SRTP leg's RTP port both ways with no authentication failure."""
     from sbtest import Baresip, gentls, write_tone_wav
-    from test_005_calls import tone_frequency
-    from test_006_srtp import capture_start, udp_payloads, relay_ports \
-        as srtp_relay_ports
+    from test_006_srtp import (capture_start, tones_crossed, udp_payloads,
+                               wait_relay_ports)
     sw = call_switch(tmp_path)
     internal = sw.ssl_dir("internal")
     gentls("create_client", "-base", internal, "-cn", "phone1002",
@@ -285,12 +284,7 @@ def test_baresip_srtp_call_with_rtcp_mux(tmp_path):
                       % sw.ports["internal_sip_port"],),
             start_delay=1)
         phones.append(plain)
-        ports = None
-        deadline = time.time() + 20
-        while time.time() < deadline and not ports:
-            ports = srtp_relay_ports(sw)
-            time.sleep(0.2)
-        assert ports, sw.cli("show channels").stdout + sw.log()
+        ports = wait_relay_ports(sw, timeout=20)
         # While the call is up (baresip reports RTCP every few seconds):
         # the SRTP leg has taken SRTP and SRTCP with no failure.
         srtp_leg = (r" srtp \S+ rx (\d+) tx \d+ dropped \d+ "
@@ -306,16 +300,7 @@ def test_baresip_srtp_call_with_rtcp_mux(tmp_path):
         m = re.search(srtp_leg, channels)
         assert m and int(m.group(1)) > 300, channels
         assert m.group(2) == "0", channels
-        plain.proc.wait(timeout=30)
-        time.sleep(0.5)
-        cap.terminate()
-        cap.wait(timeout=10)
-        heard = {name: tone_frequency(os.path.join(
-                     rec, [f for f in os.listdir(rec)
-                           if f.endswith("-dec.wav")][0]))
-                 for name, rec in recs.items()}
-        assert heard["secure"][0] == 440 and heard["secure"][1] > 10, heard
-        assert heard["plain"][0] == 880 and heard["plain"][1] > 10, heard
+        tones_crossed(plain.proc, cap, recs)
         rows = udp_payloads(pcap)
         sip = [p.decode(errors="replace") for s, d, p in rows
                if sw.ports["internal_sip_port"] in (s, d)]

@@ -296,6 +296,32 @@ def relay_ports(sw):
     return None
 
 
+def wait_relay_ports(sw, timeout=15):
+    """relay_ports() once the call is up (@timeout s at most)."""
+    ports = None
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ports:
+        ports = relay_ports(sw)
+        time.sleep(0.2)
+    assert ports, sw.cli("show channels").stdout + sw.log()
+    return ports
+
+
+def tones_crossed(dialer, cap, recs):
+    """After the dialing baresip (@dialer) hung up and the capture @cap
+    stopped: the secure phone recorded the plain one's 440 Hz and the
+    plain phone the secure one's 880 Hz (@recs: each one's snd_path)."""
+    dialer.wait(timeout=30)
+    time.sleep(0.5)
+    cap.terminate()
+    cap.wait(timeout=10)
+    heard = {name: tone_frequency(os.path.join(
+                 rec, [f for f in os.listdir(rec)
+                       if f.endswith("-dec.wav")][0]))
+             for name, rec in recs.items()}
+    assert heard["secure"][0] == 440 and heard["secure"][1] > 10, heard
+    assert heard["plain"][0] == 880 and heard["plain"][1] > 10, heard
+
 def baresip_pair(sw, tmp_path, caller_tls):
     """A plain UDP baresip and an SRTP-mandatory TLS one; @caller_tls
     says which one dials.  Returns (phones, recordings)."""
@@ -353,22 +379,8 @@ def test_plain_and_srtp_phones_hear_each_other(tmp_path, caller_tls):
         assert wait_for(lambda: bindings(sw).count("registration") and
                         "1001@" in bindings(sw) and "1002@" in bindings(sw),
                         timeout=15), bindings(sw)
-        ports = None
-        deadline = time.time() + 15
-        while time.time() < deadline and not ports:
-            ports = relay_ports(sw)
-            time.sleep(0.2)
-        assert ports, sw.cli("show channels").stdout + sw.log()
-        phones[dialer].proc.wait(timeout=30)
-        time.sleep(0.5)
-        cap.terminate()
-        cap.wait(timeout=10)
-        heard = {name: tone_frequency(os.path.join(
-                     rec, [f for f in os.listdir(rec)
-                           if f.endswith("-dec.wav")][0]))
-                 for name, rec in recs.items()}
-        assert heard["secure"][0] == 440 and heard["secure"][1] > 10, heard
-        assert heard["plain"][0] == 880 and heard["plain"][1] > 10, heard
+        ports = wait_relay_ports(sw)
+        tones_crossed(phones[dialer].proc, cap, recs)
         # On the wire: the plain leg carries the audio bytes; the SRTP
         # leg never does.
         plain_port, srtp_port, suite = ports

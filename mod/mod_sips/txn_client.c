@@ -283,6 +283,47 @@ const sip_msg_t *txn_client_request(const txn_client_t *txn)
 	return txn->msg;
 }
 
+/* No final response yet: the TU still waits for one. */
+static int client_pending(const txn_client_t *c)
+{
+	return c->state == TXN_CALLING || c->state == TXN_TRYING ||
+	       c->state == TXN_PROCEEDING;
+}
+
+typedef int (*client_match_fn)(const txn_client_t *c, const void *arg);
+
+/* The live client transactions of @p table that @p match picks, in @p tmp:
+ * collected first, as ending one changes the table. */
+static apr_array_header_t *clients_matching(txn_table_t *table,
+					    apr_pool_t *tmp,
+					    client_match_fn match,
+					    const void *arg)
+{
+	apr_array_header_t *found = apr_array_make(tmp, 4,
+						   sizeof(txn_client_t *));
+	apr_hash_index_t *hi;
+
+	for (hi = apr_hash_first(tmp, table->clients); hi;
+	     hi = apr_hash_next(hi)) {
+		txn_client_t *c = apr_hash_this_val(hi);
+
+		if (!c->base.dead && match(c, arg))
+			APR_ARRAY_PUSH(found, txn_client_t *) = c;
+	}
+	return found;
+}
+
+static int waits_on_flow(const txn_client_t *c, const void *flow_id)
+{
+	return c->base.to.flow_id == *(const apr_uint64_t *)flow_id &&
+	       c->base.to.transport != SIPS_TP_UDP && client_pending(c);
+}
+
+static int goes_to_profile(const txn_client_t *c, const void *profile)
+{
+	return c->base.to.profile == profile;
+}
+
 /*
  * A flow closed: client transactions waiting on it will never hear a
  * response there, so they fail now (503) instead of at Timer B/F.
@@ -290,23 +331,12 @@ const sip_msg_t *txn_client_request(const txn_client_t *txn)
 void txn_table_flow_closed(txn_table_t *table, apr_uint64_t flow_id)
 {
 	apr_array_header_t *doomed;
-	apr_hash_index_t *hi;
 	apr_pool_t *tmp;
 	int i;
 
 	if (!table || !flow_id || apr_pool_create(&tmp, NULL) != APR_SUCCESS)
 		return;
-	doomed = apr_array_make(tmp, 4, sizeof(txn_client_t *));
-	for (hi = apr_hash_first(tmp, table->clients); hi;
-	     hi = apr_hash_next(hi)) {
-		txn_client_t *c = apr_hash_this_val(hi);
-
-		if (!c->base.dead && c->base.to.flow_id == flow_id &&
-		    c->base.to.transport != SIPS_TP_UDP &&
-		    (c->state == TXN_CALLING || c->state == TXN_TRYING ||
-		     c->state == TXN_PROCEEDING))
-			APR_ARRAY_PUSH(doomed, txn_client_t *) = c;
-	}
+	doomed = clients_matching(table, tmp, waits_on_flow, &flow_id);
 	for (i = 0; i < doomed->nelts; i++)
 		client_fail(APR_ARRAY_IDX(doomed, i, txn_client_t *), 503);
 	apr_pool_destroy(tmp);
@@ -316,21 +346,13 @@ void txn_table_profile_gone(txn_table_t *table,
 			    const struct sips_profile *profile)
 {
 	apr_array_header_t *doomed;
-	apr_hash_index_t *hi;
 	apr_pool_t *tmp;
 	int i;
 
 	if (!table || !profile || apr_pool_create(&tmp, NULL) != APR_SUCCESS)
 		return;
 	txn_server_profile_gone(table, profile);
-	doomed = apr_array_make(tmp, 4, sizeof(txn_client_t *));
-	for (hi = apr_hash_first(tmp, table->clients); hi;
-	     hi = apr_hash_next(hi)) {
-		txn_client_t *c = apr_hash_this_val(hi);
-
-		if (!c->base.dead && c->base.to.profile == profile)
-			APR_ARRAY_PUSH(doomed, txn_client_t *) = c;
-	}
+	doomed = clients_matching(table, tmp, goes_to_profile, profile);
 	/* Waiting ones (Timer D/K) had their final: they just end.  A
 	 * callback that starts a request through the profile fails at its
 	 * first send (the sockets are closed), so none is left after. */
@@ -340,8 +362,7 @@ void txn_table_profile_gone(txn_table_t *table,
 		/* Ended by an earlier one's callback (kept until reaped). */
 		if (c->base.dead)
 			continue;
-		if (c->state == TXN_CALLING || c->state == TXN_TRYING ||
-		    c->state == TXN_PROCEEDING)
+		if (client_pending(c))
 			client_fail(c, 503);
 		else
 			client_die(c);

@@ -172,9 +172,15 @@ def test_reload_tls_keeps_phones_and_calls(tmp_path):
         bad = sw.cli("sips profile internal reload-tls", check=False)
         served_bad = run(new_handshake_cert(sw))
         byes = run(hang_up(phones, dialogs))
-        ended = sum(phones[half + i].dialogs and any(
-            d.ended_by == "them" for d in phones[half + i].dialogs.values())
-            for i in range(half))
+
+        def callees_ended():
+            return sum(any(d.ended_by == "them" for d in
+                           list(phones[half + i].dialogs.values()))
+                       for i in range(half))
+        # The caller's 200 comes first; the BYE onward may still be on
+        # its way to the callee.
+        wait_for(lambda: callees_ended() == half, timeout=5)
+        ended = callees_ended()
         calls_end = calls(sw)
         run(close_all(phones))
         phones = []

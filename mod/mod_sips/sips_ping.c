@@ -1,4 +1,6 @@
-/* sips_ping.c — `sips profile NAME ping URI`: one client transaction. */
+/* sips_ping.c — `sips profile NAME ping URI`: a client transaction to
+ * each place the URI leads to, the next one while a place fails (RFC
+ * 3263 4.3, as a B leg's INVITE does), until one answers. */
 #include <stdlib.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
@@ -16,11 +18,12 @@ typedef struct ping {
 	apr_thread_mutex_t *lock;
 	apr_thread_cond_t *done_cond;
 	int done, abandoned;
-	int status;
+	int status, answered_by_peer;
 	char reason[128];
 	apr_time_t sent, answered;
 	sips_profile_t *profile;
 	sip_dest_t dest;
+	int cur; /* the candidate tried now */
 	const char *uri;
 	apr_status_t start_rv;
 } ping_t;
@@ -45,6 +48,7 @@ static void ping_answered(void *baton, const sip_msg_t *resp, int status)
 		return;
 	apr_thread_mutex_lock(pg->lock);
 	pg->status = status;
+	pg->answered_by_peer = resp != NULL;
 	pg->answered = apr_time_now();
 	if (resp)
 		apr_cpystrn(pg->reason, resp->reason.ptr,
@@ -69,16 +73,16 @@ static const char *transport_upper(sips_transport_e tp)
 	return tp == SIPS_TP_UDP ? "UDP" : tp == SIPS_TP_TCP ? "TCP" : "TLS";
 }
 
-static apr_status_t build_options(ping_t *pg, char **buf, apr_size_t *len)
+static apr_status_t build_options(ping_t *pg, sips_transport_e tp,
+				  char **buf, apr_size_t *len)
 {
 	const sips_settings_t *s = &pg->profile->settings;
-	unsigned port = pg->dest.transport == SIPS_TP_TLS ? s->tls_sip_port
-							  : s->sip_port;
+	unsigned port = tp == SIPS_TP_TLS ? s->tls_sip_port : s->sip_port;
 	sip_build_t b;
 
 	sip_build_request(&b, pg->pool, "OPTIONS", pg->uri);
 	sip_build_addf(&b, "Via", "SIP/2.0/%s %s:%u;branch=%s;rport",
-		       transport_upper(pg->dest.transport), s->sip_ip, port,
+		       transport_upper(tp), s->sip_ip, port,
 		       sip_build_branch(pg->pool));
 	sip_build_add(&b, "Max-Forwards", "70");
 	sip_build_addf(&b, "From", "<sip:ping@%s>;tag=%s", s->sip_ip,
@@ -88,7 +92,7 @@ static apr_status_t build_options(ping_t *pg, char **buf, apr_size_t *len)
 		       s->sip_ip);
 	sip_build_add(&b, "CSeq", "1 OPTIONS");
 	sip_build_addf(&b, "Contact", "<sip:ping@%s:%u;transport=%s>",
-		       s->sip_ip, port, flow_transport_name(pg->dest.transport));
+		       s->sip_ip, port, flow_transport_name(tp));
 	sip_build_add(&b, "User-Agent", "sipsbridge/" PACKAGE_VERSION);
 	sip_build_add(&b, "Accept", "application/sdp");
 	return sip_build_serialize(&b, buf, len);
@@ -98,6 +102,7 @@ static apr_status_t build_options(ping_t *pg, char **buf, apr_size_t *len)
 static void ping_start(void *baton)
 {
 	ping_t *pg = baton;
+	const sip_cand_t *c = &pg->dest.cand[pg->cur];
 	sip_target_t to;
 	txn_client_t *txn;
 	char *buf;
@@ -105,18 +110,20 @@ static void ping_start(void *baton)
 
 	memset(&to, 0, sizeof(to));
 	to.profile = pg->profile;
-	to.transport = pg->dest.transport;
-	to.peer = *pg->dest.addr;
-	to.peer_port = pg->dest.port;
-	apr_sockaddr_ip_getbuf(to.peer_ip, sizeof(to.peer_ip), pg->dest.addr);
+	to.transport = c->transport;
+	to.peer = *c->addr;
+	to.peer_port = c->port;
+	apr_sockaddr_ip_getbuf(to.peer_ip, sizeof(to.peer_ip), c->addr);
 	if (to.transport != SIPS_TP_UDP) {
+		/* TLS verifies the URI's host, not the SRV target (RFC
+		 * 5922 4.1). */
 		pg->start_rv = stream_conn_connect(pg->profile, to.transport,
-						   pg->dest.addr,
-						   pg->dest.host, &to.flow_id);
+						   c->addr, pg->dest.host,
+						   &to.flow_id);
 		if (pg->start_rv != APR_SUCCESS)
 			return;
 	}
-	pg->start_rv = build_options(pg, &buf, &len);
+	pg->start_rv = build_options(pg, to.transport, &buf, &len);
 	if (pg->start_rv != APR_SUCCESS)
 		return;
 	pg->sent = apr_time_now();
@@ -141,10 +148,54 @@ static apr_status_t ping_wait(ping_t *pg)
 	return pg->done ? APR_SUCCESS : APR_TIMEUP;
 }
 
+/*
+ * OPTIONS to candidate pg->cur, and its final: APR_SUCCESS with
+ * pg->status set, the error that kept it from leaving, or APR_TIMEUP
+ * (then pg is abandoned to its transaction).
+ */
+static apr_status_t ping_candidate(ping_t *pg)
+{
+	const sip_cand_t *c = &pg->dest.cand[pg->cur];
+	sb_worker_t *worker;
+
+	/* No transaction of ours is left: no lock needed to reset. */
+	pg->done = 0;
+	pg->status = 0;
+	pg->start_rv = APR_SUCCESS;
+	/* Responses come back where the request left: same worker. */
+	worker = c->transport == SIPS_TP_UDP ? pg->profile->listen_worker
+					     : sb_loop_pick(pg->profile->loop);
+	sb_worker_call(worker, ping_start, pg);
+	if (pg->start_rv != APR_SUCCESS)
+		return pg->start_rv;
+	return ping_wait(pg);
+}
+
+/* RFC 3263 4.3: the next place after a transport failure, no response
+ * at all, or a 503. */
+static int ping_fails_over(const ping_t *pg, apr_status_t rv)
+{
+	if (pg->cur + 1 >= pg->dest.ncand || rv == APR_TIMEUP)
+		return 0;
+	return rv != APR_SUCCESS || pg->status == 503 ||
+	       (pg->status == 408 && !pg->answered_by_peer);
+}
+
+/* "TLS target 192.0.2.1:5061" of the candidate tried now. */
+static const char *ping_place(ping_t *pg)
+{
+	const sip_cand_t *c = &pg->dest.cand[pg->cur];
+	char ip[64];
+
+	apr_sockaddr_ip_getbuf(ip, sizeof(ip), c->addr);
+	return apr_psprintf(pg->pool, "%s %s %s:%u",
+			    flow_transport_name(c->transport), c->target, ip,
+			    (unsigned)c->port);
+}
+
 apr_status_t sips_ping(sips_profile_t *p, const char *uri, sb_stream_t *out,
 		       apr_pool_t *pool)
 {
-	sb_worker_t *worker;
 	char why[256];
 	apr_pool_t *pp;
 	ping_t *pg;
@@ -165,23 +216,27 @@ apr_status_t sips_ping(sips_profile_t *p, const char *uri, sb_stream_t *out,
 		apr_pool_destroy(pp);
 		return rv;
 	}
-	/* Responses come back where the request left: same worker. */
-	worker = pg->dest.transport == SIPS_TP_UDP ? p->listen_worker
-						   : sb_loop_pick(p->loop);
-	sb_worker_call(worker, ping_start, pg);
-	if (pg->start_rv != APR_SUCCESS) {
-		sb_stream_printf(out, "cannot send OPTIONS to %s: %s\n", uri,
-				 apr_strerror(pg->start_rv, why, sizeof(why)));
-		apr_pool_destroy(pp);
-		return pg->start_rv;
+	while ((rv = ping_candidate(pg)), ping_fails_over(pg, rv)) {
+		sb_stream_printf(out, "%s: %s; trying the next target "
+				 "(%d of %d)\n", ping_place(pg),
+				 rv != APR_SUCCESS
+					 ? sb_strerror(rv, why, sizeof(why))
+					 : pg->reason,
+				 pg->cur + 2, pg->dest.ncand);
+		pg->cur++;
 	}
-	if (ping_wait(pg) != APR_SUCCESS) {
+	if (rv == APR_TIMEUP) {
 		sb_stream_printf(out, "no final response from %s\n", uri);
 		return APR_TIMEUP;
 	}
-	sb_stream_printf(out, "%d %s from %s %s:%u in %.1f ms\n", pg->status,
-			 pg->reason, flow_transport_name(pg->dest.transport),
-			 pg->dest.host, (unsigned)pg->dest.port,
+	if (rv != APR_SUCCESS) {
+		sb_stream_printf(out, "cannot send OPTIONS to %s: %s\n", uri,
+				 sb_strerror(rv, why, sizeof(why)));
+		apr_pool_destroy(pp);
+		return rv;
+	}
+	sb_stream_printf(out, "%d %s from %s in %.1f ms\n", pg->status,
+			 pg->reason, ping_place(pg),
 			 (double)(pg->answered - pg->sent) / 1000.0);
 	rv = pg->status >= 200 && pg->status < 300 ? APR_SUCCESS : SB_ENOTFOUND;
 	ping_release(pg);

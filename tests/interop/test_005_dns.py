@@ -375,3 +375,43 @@ def test_every_target_failing_names_them_all(tmp_path):
     finally:
         dns.close()
         sw.stop()
+
+
+def test_ping_goes_through_the_srv_targets(tmp_path):
+    """`sips profile NAME ping URI` fails over as an INVITE does (RFC 3263
+    4.3): a target where nothing listens (TCP refused), then one that
+    answers 503, then one that answers 200; one line per failed target,
+    then the answer of the one that replied. The SIPp servers check
+    what reached them."""
+    dead, busy_port, ok_port = free_port(), free_port(), free_port()
+    records = hosts("dead.ping.test", "busy.ping.test", "ok.ping.test")
+    records[("_sip._tcp.trunk.ping.test", FakeDns.SRV)] = [
+        FakeDns.srv(10, 0, dead, "dead.ping.test"),
+        FakeDns.srv(20, 0, busy_port, "busy.ping.test"),
+        FakeDns.srv(30, 0, ok_port, "ok.ping.test")]
+    dns = FakeDns(records)
+    sw = trunk_switch(tmp_path, dns, "sip/internal/uas@trunk.ping.test")
+    sw.start()
+    try:
+        busy = uas(busy_port, "t1", scenario=scenario_copy(
+            tmp_path, "options_uas.xml", "200 OK",
+            "503 Service Unavailable"))
+        ok = uas(ok_port, "t1", scenario="options_uas.xml")
+        time.sleep(0.3)
+        out = sw.cli("sips profile internal ping "
+                     "sip:trunk.ping.test;transport=tcp").stdout
+        for proc in (busy, ok):
+            rc, text = sipp_wait(proc)
+            assert rc == 0, text + out
+        lines = out.strip().splitlines()
+        assert len(lines) == 3, out
+        assert re.match(r"tcp dead\.ping\.test 127\.0\.0\.1:%d: .*; trying "
+                        r"the next target \(2 of 3\)$" % dead, lines[0]), out
+        assert re.match(r"tcp busy\.ping\.test 127\.0\.0\.1:%d: Service "
+                        r"Unavailable; trying the next target \(3 of 3\)$"
+                        % busy_port, lines[1]), out
+        assert re.match(r"200 OK from tcp ok\.ping\.test 127\.0\.0\.1:%d in "
+                        r"[\d.]+ ms$" % ok_port, lines[2]), out
+    finally:
+        dns.close()
+        sw.stop()

@@ -42,6 +42,15 @@ typedef struct call_2xx {
 	apr_uint32_t cseq; /* of the INVITE it answers */
 } call_2xx_t;
 
+/* An ACK we sent to a peer's 2xx (malloc'd copy), sent again when that
+ * 2xx is (RFC 3261 13.2.2.4: the same CSeq, the same bytes). */
+typedef struct call_ack {
+	char *buf;
+	apr_size_t len;
+	apr_uint32_t cseq; /* of the INVITE or re-INVITE it answers */
+	apr_time_t sent;
+} call_ack_t;
+
 struct call_leg {
 	apr_pool_t *pool;
 	sips_profile_t *profile;
@@ -59,14 +68,8 @@ struct call_leg {
 	txn_server_t *invite_txn;
 	call_2xx_t answer_2xx; /* A: our 2xx to its INVITE */
 	call_2xx_t reinvite_2xx; /* our last 2xx to a re-INVITE */
-	char *ack_buf; /* B: our ACK for its 2xx, resent on its retransmits */
-	apr_size_t ack_len;
-	apr_uint32_t ack_cseq; /* B: its INVITE's, which ack_buf carries */
-	/* Our ACK to the 2xx of our last re-INVITE on this leg (malloc'd),
-	 * resent when that 2xx is (RFC 3261 13.2.2.4: the same CSeq). */
-	char *reack_buf;
-	apr_size_t reack_len;
-	apr_uint32_t reack_cseq;
+	call_ack_t invite_ack;	 /* B: to the 2xx of our INVITE */
+	call_ack_t reinvite_ack; /* to the 2xx of our last re-INVITE */
 
 	/* B leg: the INVITE we sent and its client transaction. */
 	char *invite_buf;
@@ -145,16 +148,29 @@ const char *call_transport_upper(sips_transport_e tp);
 /** A slice as a C string in @p pool ("" when absent). */
 const char *call_str(apr_pool_t *pool, const sip_str_t *s);
 
+/* call_ack.c */
+apr_status_t call_ack_init(unsigned nworkers, apr_pool_t *pool);
 /** Our ACK in the leg's dialog for CSeq @p cseq (a 2xx's), built into
- * @p pool; call_leg_send_ack builds and sends one for a re-INVITE's 2xx
- * and keeps it for that 2xx's retransmissions (call_leg_resend_ack). */
+ * @p pool. */
 apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
 				apr_uint32_t cseq, char **buf,
 				apr_size_t *len);
-void call_leg_send_ack(call_leg_t *leg, apr_uint32_t cseq);
+/** Our ACK to the 2xx of CSeq @p cseq, sent and kept in @p ack (the
+ * leg's invite_ack or reinvite_ack) for that 2xx's retransmissions. */
+void call_ack_send(call_leg_t *leg, call_ack_t *ack, apr_uint32_t cseq);
 /** A 2xx with @p cseq came again: our ACK to it again; 0 when we sent
  * none for that CSeq on this leg. */
-int call_leg_resend_ack(call_leg_t *leg, apr_uint32_t cseq);
+int call_ack_resend(call_leg_t *leg, apr_uint32_t cseq);
+/** The leg ends: its ACKs are kept (on its worker) while the peer may
+ * still resend the 2xx they answer, and freed from the leg. */
+void call_ack_leg_gone(call_leg_t *leg);
+/** A 2xx to an INVITE whose leg has ended: the ACK kept for it again;
+ * 0 when none is kept (on this worker). */
+int call_ack_stray_2xx(const sip_msg_t *resp);
+/** On this worker: the kept ACKs toward profile @p p are dropped,
+ * before the profile goes; NULL (shutdown): every one, and no more are
+ * kept. */
+void call_ack_forget(const sips_profile_t *p);
 
 /** A leg's dialog as a key that outlives the leg (malloc'd): work posted
  * for later finds the leg again, or learns that it ended. */

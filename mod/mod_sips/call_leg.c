@@ -36,6 +36,8 @@ apr_status_t call_init(sb_loop_t *loop, sb_media_t *media, apr_pool_t *pool)
 	calls.loop = loop;
 	calls.media = media;
 	calls.n = sb_loop_nworkers(loop);
+	if (call_ack_init(calls.n, pool) != APR_SUCCESS)
+		return APR_ENOMEM;
 	calls.by_dialog = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
 	calls.by_invite = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
 	calls.by_caller = apr_pcalloc(pool, calls.n * sizeof(apr_hash_t *));
@@ -81,6 +83,8 @@ static void end_all_here(void *baton)
 		if (leg->state != LEG_ENDED)
 			call_leg_ended(leg, SB_CAUSE_NORMAL_CLEARING);
 	}
+	/* Kept ACKs name the profile, which may be about to go. */
+	call_ack_forget(baton);
 	apr_pool_destroy(pool);
 }
 
@@ -402,59 +406,6 @@ void call_leg_ensure_flow(call_leg_t *leg)
 		       to->flow_id);
 }
 
-apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
-				apr_uint32_t cseq, char **buf, apr_size_t *len)
-{
-	sip_build_t b;
-
-	call_leg_request(leg, pool, "ACK", cseq, &b);
-	return sip_build_serialize(&b, buf, len);
-}
-
-void call_leg_send_ack(call_leg_t *leg, apr_uint32_t cseq)
-{
-	apr_pool_t *pool;
-	apr_size_t len;
-	char *buf, *keep;
-
-	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
-		return;
-	call_leg_ensure_flow(leg);
-	if (call_leg_build_ack(leg, pool, cseq, &buf, &len) == APR_SUCCESS) {
-		endpoint_send(&leg->dlg.to, buf, len);
-		/* One re-INVITE at a time (491 else): the last ACK is the
-		 * one a retransmitted 2xx can still want. */
-		keep = malloc(len);
-		if (keep) {
-			memcpy(keep, buf, len);
-			free(leg->reack_buf);
-			leg->reack_buf = keep;
-			leg->reack_len = len;
-			leg->reack_cseq = cseq;
-		}
-	}
-	apr_pool_destroy(pool);
-}
-
-int call_leg_resend_ack(call_leg_t *leg, apr_uint32_t cseq)
-{
-	const char *buf = NULL;
-	apr_size_t len = 0;
-
-	if (!leg->inbound && leg->ack_buf && cseq == leg->ack_cseq) {
-		buf = leg->ack_buf;
-		len = leg->ack_len;
-	} else if (leg->reack_buf && cseq == leg->reack_cseq) {
-		buf = leg->reack_buf;
-		len = leg->reack_len;
-	}
-	if (!buf)
-		return 0;
-	call_leg_ensure_flow(leg);
-	endpoint_send(&leg->dlg.to, buf, len);
-	return 1;
-}
-
 apr_status_t call_leg_send(call_leg_t *leg, const char *method,
 			   const char *ctype, const char *body,
 			   apr_size_t body_len, txn_client_fn fn)
@@ -585,8 +536,7 @@ void call_leg_free(call_leg_t *leg)
 	leg->invite_ctx = NULL;
 	call_2xx_clear(leg, &leg->answer_2xx);
 	call_2xx_clear(leg, &leg->reinvite_2xx);
-	free(leg->reack_buf);
-	leg->reack_buf = NULL;
+	call_ack_leg_gone(leg);
 	sb_timer_stop(leg->worker, &leg->answer_timer);
 	call_media_close(leg);
 	call_leg_invite_done(leg);

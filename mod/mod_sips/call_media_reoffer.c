@@ -144,7 +144,7 @@ static void reoffer_accepted(reoffer_t *ro, const sip_msg_t *resp)
 	int i;
 
 	if (ro->is_invite)
-		call_leg_send_ack(p, ro->cseq);
+		call_ack_send(p, &p->reinvite_ack, ro->cseq);
 	if (call_media_parse_body(p, resp, &ans) == APR_SUCCESS &&
 	    (m = call_media_relayed(ans, &i)) != NULL &&
 	    call_media_answered_srtp(p, ans) == APR_SUCCESS &&
@@ -350,7 +350,7 @@ static void reoffer_withdrawn(reoffer_t *ro, const sip_msg_t *resp,
 	int i;
 
 	if (status < 300 && resp) {
-		call_leg_send_ack(p, ro->cseq);
+		call_ack_send(p, &p->reinvite_ack, ro->cseq);
 		if (call_media_parse_body(p, resp, &ans) == APR_SUCCESS &&
 		    (m = call_media_relayed(ans, &i)) != NULL &&
 		    call_media_answered_srtp(p, ans) == APR_SUCCESS &&
@@ -436,7 +436,7 @@ static void refresh_answered(void *baton, const sip_msg_t *resp, int status)
 		return;
 	a = call_leg_key_find(r->key);
 	if (a && status < 300 && resp)
-		call_leg_send_ack(a, r->cseq);
+		call_ack_send(a, &a->reinvite_ack, r->cseq);
 }
 
 void call_media_refresh_answered(call_leg_t *a)

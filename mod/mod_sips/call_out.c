@@ -366,20 +366,6 @@ static void dialog_from_response(call_leg_t *b, const sip_msg_t *resp)
 	}
 }
 
-/* The ACK for the 2xx to our INVITE (CSeq @p cseq) is ours (end to
- * end), kept and resent for each retransmit (call_leg_resend_ack). */
-static void send_ack(call_leg_t *b, apr_uint32_t cseq)
-{
-	if (!b->ack_buf &&
-	    call_leg_build_ack(b, b->pool, cseq, &b->ack_buf, &b->ack_len) !=
-		    APR_SUCCESS)
-		b->ack_buf = NULL;
-	b->ack_cseq = cseq;
-	call_leg_ensure_flow(b);
-	if (b->ack_buf)
-		endpoint_send(&b->dlg.to, b->ack_buf, b->ack_len);
-}
-
 int call_out_stray_2xx(const sip_msg_t *resp)
 {
 	call_leg_t *leg;
@@ -389,7 +375,9 @@ int call_out_stray_2xx(const sip_msg_t *resp)
 		return 0;
 	/* Our request's From tag is ours on either leg. */
 	leg = call_leg_find(resp, 0);
-	return leg && call_leg_resend_ack(leg, resp->cseq);
+	if (leg)
+		return call_ack_resend(leg, resp->cseq);
+	return call_ack_stray_2xx(resp);
 }
 
 static void send_cancel(call_leg_t *b)
@@ -488,7 +476,8 @@ static void b_answered(call_leg_t *b, const sip_msg_t *resp)
 	sb_timer_stop(b->worker, &b->answer_timer);
 	dialog_from_response(b, resp);
 	b->state = LEG_UP;
-	send_ack(b, resp->cseq);
+	/* The ACK to the 2xx of our INVITE is ours (end to end). */
+	call_ack_send(b, &b->invite_ack, resp->cseq);
 	if (b->cancel_pending || !b->bridge) {
 		/* Answered after we gave up on it: hang it up at once. */
 		b->state = LEG_UP;

@@ -1,5 +1,6 @@
 """Call-layer fixes: profile restart under load, the ACK to a resent 2xx
-of a re-INVITE, a CANCEL of a re-INVITE passed on.
+of a re-INVITE or after the call ended, a CANCEL of a re-INVITE passed
+on.
 
 The daemon is the ASan build: Switch.stop() fails on a non-zero exit or
 an ASan report, and each test asserts stop() == 0 itself (stop() does
@@ -94,6 +95,28 @@ def test_resent_2xx_to_a_reinvite_toward_b_gets_its_own_ack(tmp_path):
         rc, uas_out = sipp_wait(callee)
         assert rc == 0, uas_out
         assert grep(PASSED_ON, sw.log()), sw.log()
+        assert wait_for(lambda: no_calls(sw), timeout=5), \
+            sw.cli("show calls").stdout
+    finally:
+        assert sw.stop() == 0
+
+
+def test_2xx_resent_after_the_call_ended_still_gets_its_ack(tmp_path):
+    """A hangs up; B gets the BYE, then sends its 200 to the INVITE again
+    (a retransmission that crossed our BYE): the leg is gone, but the
+    switch ACKs it again with the INVITE's CSeq (RFC 3261 13.2.2.4; the
+    callee's scenario waits for that ACK and checks it)."""
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        callee = registered_phone(
+            sw, "1001", scenario="bye_then_2xx_resent_uas.xml")
+        code, out = caller(sw, "1000", "1001", hold_ms=200)
+        assert code == 0, out
+        rc, uas_out = sipp_wait(callee)
+        assert rc == 0, uas_out + sw.log()
+        assert grep(r"SB02618 call .*: 2xx to CSeq \d+ again after its leg "
+                    r"ended: our ACK again", sw.log()), sw.log()
         assert wait_for(lambda: no_calls(sw), timeout=5), \
             sw.cli("show calls").stdout
     finally:

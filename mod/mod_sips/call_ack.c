@@ -1,0 +1,221 @@
+/* call_ack.c — our ACKs to a peer's 2xx (RFC 3261 13.2.2.4): sent, sent
+ * again for each retransmission of that 2xx, and kept after the leg ends
+ * for as long as the peer may still resend it (64*T1 after our ACK), so
+ * that a 2xx crossing our BYE or our last ACK is still answered and
+ * stops, instead of being dropped as a stray. */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include "sipsbridge/sb_log.h"
+#include "call.h"
+#include "endpoint.h"
+#include "sip_build.h"
+
+/* More than this many ended legs' ACKs on a worker: the oldest go. */
+#define LINGER_MAX 4096
+
+/* An ended leg's ACK: key and ACK bytes follow the struct. */
+typedef struct lingering {
+	struct lingering *next;
+	sip_target_t to;
+	apr_time_t until;
+	apr_uint32_t cseq;
+	apr_size_t key_len, len;
+	char *key; /* "call-id\nour tag" */
+	char *ack;
+} lingering_t;
+
+/* Per worker, oldest first; only that worker touches its list. */
+static struct {
+	lingering_t **head, **tail;
+	unsigned *count;
+	int *closed; /* shutting down: nothing more is kept */
+	unsigned n;
+} kept;
+
+apr_status_t call_ack_init(unsigned nworkers, apr_pool_t *pool)
+{
+	kept.head = apr_pcalloc(pool, nworkers * sizeof(*kept.head));
+	kept.tail = apr_pcalloc(pool, nworkers * sizeof(*kept.tail));
+	kept.count = apr_pcalloc(pool, nworkers * sizeof(*kept.count));
+	kept.closed = apr_pcalloc(pool, nworkers * sizeof(*kept.closed));
+	kept.n = nworkers;
+	return APR_SUCCESS;
+}
+
+apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
+				apr_uint32_t cseq, char **buf, apr_size_t *len)
+{
+	sip_build_t b;
+
+	call_leg_request(leg, pool, "ACK", cseq, &b);
+	return sip_build_serialize(&b, buf, len);
+}
+
+void call_ack_send(call_leg_t *leg, call_ack_t *ack, apr_uint32_t cseq)
+{
+	apr_pool_t *pool;
+	apr_size_t len;
+	char *buf, *keep;
+
+	call_leg_ensure_flow(leg);
+	/* A retransmitted 2xx gets the same bytes (13.2.2.4). */
+	if (ack->buf && ack->cseq == cseq) {
+		endpoint_send(&leg->dlg.to, ack->buf, ack->len);
+		return;
+	}
+	if (apr_pool_create(&pool, leg->pool) != APR_SUCCESS)
+		return;
+	if (call_leg_build_ack(leg, pool, cseq, &buf, &len) == APR_SUCCESS) {
+		endpoint_send(&leg->dlg.to, buf, len);
+		keep = malloc(len);
+		if (keep) {
+			memcpy(keep, buf, len);
+			free(ack->buf);
+			ack->buf = keep;
+			ack->len = len;
+			ack->cseq = cseq;
+			ack->sent = apr_time_now();
+		}
+	}
+	apr_pool_destroy(pool);
+}
+
+int call_ack_resend(call_leg_t *leg, apr_uint32_t cseq)
+{
+	const call_ack_t *ack = NULL;
+
+	if (!leg->inbound && leg->invite_ack.buf &&
+	    cseq == leg->invite_ack.cseq)
+		ack = &leg->invite_ack;
+	else if (leg->reinvite_ack.buf && cseq == leg->reinvite_ack.cseq)
+		ack = &leg->reinvite_ack;
+	if (!ack)
+		return 0;
+	call_leg_ensure_flow(leg);
+	endpoint_send(&leg->dlg.to, ack->buf, ack->len);
+	return 1;
+}
+
+static void drop_head(unsigned w)
+{
+	lingering_t *l = kept.head[w];
+
+	kept.head[w] = l->next;
+	if (!kept.head[w])
+		kept.tail[w] = NULL;
+	kept.count[w]--;
+	free(l);
+}
+
+/* Lists are in the order kept; the windows (64*T1 of each profile) are
+ * close enough to that order for the head to be the next to go. */
+static void drop_expired(unsigned w, apr_time_t now)
+{
+	while (kept.head[w] && (kept.head[w]->until <= now ||
+				kept.count[w] > LINGER_MAX))
+		drop_head(w);
+}
+
+static void linger(call_leg_t *leg, const call_ack_t *ack, apr_time_t now)
+{
+	apr_time_t until = ack->sent + 64 * leg->profile->timers.t1;
+	size_t id_len = strlen(leg->dlg.call_id);
+	size_t tag_len = strlen(leg->dlg.local_tag);
+	unsigned w = leg->worker_index;
+	lingering_t *l;
+
+	if (!ack->buf || until <= now || !kept.head || w >= kept.n ||
+	    kept.closed[w])
+		return;
+	l = malloc(sizeof(*l) + id_len + 1 + tag_len + 1 + ack->len);
+	if (!l)
+		return;
+	l->next = NULL;
+	l->to = leg->dlg.to;
+	l->until = until;
+	l->cseq = ack->cseq;
+	l->key = (char *)(l + 1);
+	memcpy(l->key, leg->dlg.call_id, id_len);
+	l->key[id_len] = '\n';
+	memcpy(l->key + id_len + 1, leg->dlg.local_tag, tag_len + 1);
+	l->key_len = id_len + 1 + tag_len;
+	l->ack = l->key + l->key_len + 1;
+	memcpy(l->ack, ack->buf, ack->len);
+	l->len = ack->len;
+	if (kept.tail[w])
+		kept.tail[w]->next = l;
+	else
+		kept.head[w] = l;
+	kept.tail[w] = l;
+	kept.count[w]++;
+	drop_expired(w, now);
+}
+
+void call_ack_leg_gone(call_leg_t *leg)
+{
+	apr_time_t now = apr_time_now();
+
+	if (!leg->inbound)
+		linger(leg, &leg->invite_ack, now);
+	linger(leg, &leg->reinvite_ack, now);
+	free(leg->invite_ack.buf);
+	free(leg->reinvite_ack.buf);
+	memset(&leg->invite_ack, 0, sizeof(leg->invite_ack));
+	memset(&leg->reinvite_ack, 0, sizeof(leg->reinvite_ack));
+}
+
+int call_ack_stray_2xx(const sip_msg_t *resp)
+{
+	const sip_hdr_t *h = sip_hdr_find(resp, SIP_HDR_FROM);
+	sb_worker_t *self = sb_worker_self();
+	sip_addr_t from;
+	lingering_t *l;
+	unsigned w;
+
+	if (!self || !kept.head || !h ||
+	    sip_hdr_addr(&h->value, &from) != APR_SUCCESS || !from.tag.len)
+		return 0;
+	w = sb_worker_index(self);
+	if (w >= kept.n)
+		return 0;
+	drop_expired(w, apr_time_now());
+	for (l = kept.head[w]; l; l = l->next) {
+		if (l->cseq != resp->cseq ||
+		    l->key_len != resp->call_id.len + 1 + from.tag.len ||
+		    memcmp(l->key, resp->call_id.ptr, resp->call_id.len) ||
+		    memcmp(l->key + resp->call_id.len + 1, from.tag.ptr,
+			   from.tag.len))
+			continue;
+		sb_log(SB_LOG_INFO, "SB02618",
+		       "call %.*s: 2xx to CSeq %u again after its leg ended: "
+		       "our ACK again", (int)resp->call_id.len,
+		       resp->call_id.ptr, (unsigned)resp->cseq);
+		endpoint_send(&l->to, l->ack, l->len);
+		return 1;
+	}
+	return 0;
+}
+
+void call_ack_forget(const sips_profile_t *p)
+{
+	sb_worker_t *self = sb_worker_self();
+	lingering_t **at, *l;
+	unsigned w;
+
+	if (!self || !kept.head || (w = sb_worker_index(self)) >= kept.n)
+		return;
+	if (!p)
+		kept.closed[w] = 1;
+	kept.tail[w] = NULL;
+	for (at = &kept.head[w]; (l = *at);) {
+		if (!p || l->to.profile == p) {
+			*at = l->next;
+			kept.count[w]--;
+			free(l);
+			continue;
+		}
+		kept.tail[w] = l;
+		at = &l->next;
+	}
+}

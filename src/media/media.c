@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <apr_allocator.h>
+#include <apr_general.h>
 #include <apr_thread_mutex.h>
 #include "media_private.h"
 
@@ -222,6 +223,22 @@ static apr_status_t media_start(sb_media_t *m)
 	return APR_SUCCESS;
 }
 
+/*
+ * Where the hand-out starts: a random pair, so that a restarted switch
+ * does not give new calls the ports whose late packets (the last
+ * process's calls) may still be arriving, and so that the ports of a
+ * call are not guessable from the range.
+ */
+static unsigned media_first_pair(unsigned npairs)
+{
+	unsigned char r[4];
+
+	if (apr_generate_random_bytes(r, sizeof(r)) != APR_SUCCESS)
+		return 0;
+	return (((unsigned)r[0] << 24) | ((unsigned)r[1] << 16) |
+		((unsigned)r[2] << 8) | r[3]) % npairs;
+}
+
 apr_status_t sb_media_create(sb_media_t **out, const sb_media_config_t *cfg,
 			     apr_pool_t *pool)
 {
@@ -243,6 +260,7 @@ apr_status_t sb_media_create(sb_media_t **out, const sb_media_config_t *cfg,
 	m->base = (apr_port_t)base;
 	m->npairs = npairs;
 	m->used = apr_pcalloc(p, npairs);
+	m->cursor = media_first_pair(npairs);
 	m->slots = apr_pcalloc(p, npairs * sizeof(*m->slots));
 	m->nthreads = cfg->threads;
 	m->threads = apr_pcalloc(p, m->nthreads * sizeof(*m->threads));

@@ -136,19 +136,25 @@ static void test_timeout_close(void **state)
 static void test_port_range(void **state)
 {
 	sb_media_stream_t *s[3], *x;
-	apr_port_t freed;
+	apr_port_t freed, port;
+	unsigned first = 0, starts[3] = {0, 0, 0};
 	sb_media_t *m;
-	int i;
+	int i, n;
 
 	(void)state;
-	/* Three pairs: T/T+1, T+2/3, T+4/5 (T+6 has no +1). */
+	/* Three pairs: T/T+1, T+2/3, T+4/5 (T+6 has no +1), handed out in
+	 * turn from a random one (a restart does not reuse the last
+	 * process's ports first). */
 	m = media_new(TRIO, TRIO + 6, 2);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[i]),
 				 APR_SUCCESS);
-		assert_int_equal(sb_media_stream_port(s[i]), TRIO + 2 * i);
-		assert_false(harness_bindable(TRIO + 2 * i));
-		assert_false(harness_bindable(TRIO + 2 * i + 1));
+		port = sb_media_stream_port(s[i]);
+		if (i == 0)
+			first = (unsigned)(port - TRIO) / 2;
+		assert_int_equal(port, TRIO + 2 * ((first + i) % 3));
+		assert_false(harness_bindable(port));
+		assert_false(harness_bindable(port + 1));
 	}
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x), SB_ELIMIT);
 	freed = sb_media_stream_port(s[1]);
@@ -182,6 +188,16 @@ static void test_port_range(void **state)
 		peer_close(&squat);
 	}
 	sb_media_destroy(m);
+	/* Over 30 new relays, each of the three pairs comes first. */
+	for (n = 0; n < 30; n++) {
+		m = media_new(TRIO, TRIO + 6, 1);
+		assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &x),
+				 APR_SUCCESS);
+		starts[(sb_media_stream_port(x) - TRIO) / 2]++;
+		sb_media_stream_close(x);
+		sb_media_destroy(m);
+	}
+	assert_true(starts[0] && starts[1] && starts[2]);
 	/* One range for all local addresses: a pair is taken everywhere. */
 	m = media_new(23910, 23911, 1);
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[0]),

@@ -289,6 +289,199 @@ static void test_send_failure(void **state)
 	assert_true(all_freed());
 }
 
+/* Stand-ins for profiles: the txn code compares the pointers only. */
+static long profile_mem[3];
+#define PROF_A ((struct sips_profile *)&profile_mem[0])
+#define PROF_B ((struct sips_profile *)&profile_mem[1])
+#define PROF_C ((struct sips_profile *)&profile_mem[2])
+
+/* Callbacks from @p from on with @p baton and @p status, and no
+ * response: how the end of a transaction is heard. */
+static int ended_with(int from, const void *baton, int status)
+{
+	int i, n = 0, end = nheard();
+	heard_t h;
+
+	for (i = from; i < end; i++) {
+		h = heard_at(i);
+		if (h.baton == baton && h.status == status && !h.has_resp)
+			n++;
+	}
+	return n;
+}
+
+/* Sends from @p from on through @p p. */
+static int sent_via(int from, const struct sips_profile *p)
+{
+	int i, n = 0, end = nsent();
+
+	assert_true(end <= MAX_REC);
+	for (i = from; i < end; i++)
+		if (sent_at(i).profile == p)
+			n++;
+	return n;
+}
+
+/* The transactions test_profile_gone ends, or spares. */
+typedef struct pg {
+	txn_timers_t t;
+	int nict, ict, prov, done, other; /* batons */
+	txn_client_t *b_ctx;
+	txn_server_t *b_stx;
+} pg_t;
+
+/* An INVITE server transaction through @p p, answered 486: Timer G. */
+static txn_server_t *pg_rejected(pg_t *w, struct sips_profile *p,
+				 const char *branch, unsigned cseq)
+{
+	op_t a, r;
+
+	a = srx_on(p, SIPS_TP_UDP, mkreq("INVITE", branch, "f1", NULL, cseq),
+		   &w->t);
+	assert_int_equal(a.rv, APR_SUCCESS);
+	assert_int_equal(a.what, TXN_RX_NEW);
+	r = srespond(a.stx, 486, mkresp(486, "INVITE", branch, "s", cseq));
+	assert_int_equal(r.rv, APR_SUCCESS);
+	assert_int_equal(r.state, TXN_COMPLETED);
+	return a.stx;
+}
+
+/* Through A: an OPTIONS retransmitting (E), an INVITE calling (A), an
+ * OPTIONS that had a 100, an INVITE that had its 486 (D, 32 s), a
+ * rejected INVITE from a peer (G) and an RFC 2543 OPTIONS from one, not
+ * yet answered; through B: an OPTIONS and a rejected INVITE. */
+static void pg_start(pg_t *w)
+{
+	op_t op;
+
+	op = cstart_on(PROF_A, SIPS_TP_UDP,
+		       mkreq("OPTIONS", "z9hG4bKpg1", "f1", NULL, 1), &w->t,
+		       &w->nict);
+	assert_int_equal(op.rv, APR_SUCCESS);
+	op = cstart_on(PROF_A, SIPS_TP_UDP,
+		       mkreq("INVITE", "z9hG4bKpg2", "f1", NULL, 2), &w->t,
+		       &w->ict);
+	assert_int_equal(op.rv, APR_SUCCESS);
+	op = cstart_on(PROF_A, SIPS_TP_UDP,
+		       mkreq("OPTIONS", "z9hG4bKpg3", "f1", NULL, 3), &w->t,
+		       &w->prov);
+	assert_int_equal(op.rv, APR_SUCCESS);
+	assert_int_equal(crx(mkresp(100, "OPTIONS", "z9hG4bKpg3", "t", 3)),
+			 APR_SUCCESS);
+	op = cstart_on(PROF_A, SIPS_TP_UDP,
+		       mkreq("INVITE", "z9hG4bKpg4", "f1", NULL, 4), &w->t,
+		       &w->done);
+	assert_int_equal(op.rv, APR_SUCCESS);
+	assert_int_equal(crx(mkresp(486, "INVITE", "z9hG4bKpg4", "t", 4)),
+			 APR_SUCCESS);
+	pg_rejected(w, PROF_A, "z9hG4bKpg5", 5);
+	op = srx_on(PROF_A, SIPS_TP_UDP, mkreq("OPTIONS", NULL, "f1", NULL, 8),
+		    &w->t);
+	assert_int_equal(op.what, TXN_RX_NEW);
+	op = cstart_on(PROF_B, SIPS_TP_UDP,
+		       mkreq("OPTIONS", "z9hG4bKpg6", "f1", NULL, 6), &w->t,
+		       &w->other);
+	assert_int_equal(op.rv, APR_SUCCESS);
+	w->b_ctx = op.ctx;
+	w->b_stx = pg_rejected(w, PROF_B, "z9hG4bKpg7", 7);
+	assert_int_equal(count(), 8);
+	assert_int_equal(nheard(), 2);
+	assert_int_equal(heard_at(0).status, 100);
+	assert_int_equal(heard_at(1).status, 486);
+	/* Six first sends and the ACK through A; E, A and G, due at T1,
+	 * have resent some by now. */
+	apr_sleep(MS(20) + LATE + MS(10));
+	assert_true(sent_via(0, PROF_A) >= 7 + 3);
+}
+
+/* What ended through A is matched by nothing; a request's retransmission
+ * is new to whichever profile takes it, and ends with that one. */
+static void pg_a_forgotten(pg_t *w, int h)
+{
+	op_t r;
+	int n = nsent();
+
+	assert_int_equal(crx(mkresp(200, "OPTIONS", "z9hG4bKpg1", "t", 1)),
+			 SB_ENOTFOUND);
+	assert_int_equal(crx(mkresp(200, "OPTIONS", "z9hG4bKpg3", "t", 3)),
+			 SB_ENOTFOUND);
+	/* No ACK: Timer D's transaction is gone too. */
+	assert_int_equal(crx(mkresp(486, "INVITE", "z9hG4bKpg4", "t", 4)),
+			 SB_ENOTFOUND);
+	assert_int_equal(nsent(), n);
+	r = srx_on(PROF_C, SIPS_TP_UDP,
+		   mkreq("INVITE", "z9hG4bKpg5", "f1", NULL, 5), &w->t);
+	assert_int_equal(r.rv, APR_SUCCESS);
+	assert_int_equal(r.what, TXN_RX_NEW);
+	assert_int_equal(r.count, 3);
+	r = profile_gone(PROF_C);
+	assert_int_equal(r.count, 2);
+	assert_int_equal(nheard(), h);
+}
+
+/* B's, untouched, end as RFC 3261 says: K after the 200, I after the ACK. */
+static void pg_b_ends(pg_t *w, int h)
+{
+	op_t st = {.kind = OP_CSTATE, .ctx = w->b_ctx};
+	op_t ss = {.kind = OP_SSTATE, .stx = w->b_stx};
+	apr_time_t end;
+
+	do_op(&st);
+	assert_int_equal(st.state, TXN_TRYING);
+	do_op(&ss);
+	assert_int_equal(ss.state, TXN_COMPLETED);
+	assert_int_equal(ss.status, 486);
+	assert_int_equal(crx(mkresp(200, "OPTIONS", "z9hG4bKpg6", "t", 6)),
+			 APR_SUCCESS);
+	assert_int_equal(nheard(), h + 1);
+	assert_ptr_equal(heard_at(h).baton, &w->other);
+	assert_int_equal(heard_at(h).status, 200);
+	assert_int_equal(heard_at(h).has_resp, 1);
+	assert_int_equal(srx_on(PROF_B, SIPS_TP_UDP,
+				mkreq("ACK", "z9hG4bKpg7", "f1", "s", 7), &w->t)
+			     .what,
+			 TXN_RX_ACK_ABSORBED);
+	end = apr_time_now() + MS(100) + LATE + MS(500);
+	while (count() > 0 && apr_time_now() < end)
+		apr_sleep(MS(5));
+	assert_int_equal(count(), 0);
+	assert_true(all_freed());
+}
+
+/* Profile A goes: its pending clients hear 503 once, the rest of its
+ * transactions end silently and nothing leaves through A again; B's
+ * transactions run on. */
+static void test_profile_gone(void **state)
+{
+	pg_t w = {.t = timers(20, 80, 100)};
+	op_t r;
+	int h, s, i;
+
+	(void)state;
+	pg_start(&w);
+	h = nheard();
+	r = profile_gone(PROF_A);
+	s = r.nsent;
+	assert_int_equal(r.count, 2);
+	assert_int_equal(nheard(), h + 3);
+	assert_int_equal(ended_with(h, &w.nict, 503), 1);
+	assert_int_equal(ended_with(h, &w.ict, 503), 1);
+	assert_int_equal(ended_with(h, &w.prov, 503), 1);
+	/* Ten T1: A's E, A and G would all have fired, B's do. */
+	apr_sleep(MS(200));
+	assert_int_equal(sent_via(s, PROF_A), 0);
+	assert_true(sent_via(s, PROF_B) >= 2);
+	assert_int_equal(nheard(), h + 3);
+	h = nheard();
+	pg_a_forgotten(&w, h);
+	pg_b_ends(&w, h);
+	apr_sleep(MS(60));
+	assert_int_equal(sent_via(s, PROF_A), 0);
+	assert_int_equal(nheard(), h + 1);
+	for (i = 0; i < nheard(); i++)
+		assert_true(heard_at(i).status != 408);
+}
+
 /* Destroy with timers pending and a reap queued: no callback, no leak. */
 int main(void)
 {
@@ -297,6 +490,7 @@ int main(void)
 	    TEST(test_nict_final),	  TEST(test_ict_schedule_timeout),
 	    TEST(test_ict_486_ack),	  TEST(test_ict_2xx),
 	    TEST(test_ict_cancel_guard),  TEST(test_send_failure),
+	    TEST(test_profile_gone),
 	};
 	int rc;
 

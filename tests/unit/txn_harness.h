@@ -25,6 +25,7 @@ typedef struct sent {
 	char *buf; /* malloc'd copy */
 	apr_size_t len;
 	int ok;
+	const struct sips_profile *profile; /* to->profile, only compared */
 } sent_t;
 
 typedef struct heard {
@@ -56,7 +57,6 @@ mock_send(const sip_target_t *to, const char *buf, apr_size_t len)
 	sent_t *s;
 	int ok;
 
-	(void)to;
 	pthread_mutex_lock(&rec.lock);
 	ok = rec.fail_from < 0 || rec.nsent < rec.fail_from;
 	if (rec.nsent < MAX_REC) {
@@ -66,6 +66,7 @@ mock_send(const sip_target_t *to, const char *buf, apr_size_t len)
 		memcpy(s->buf, buf, len);
 		s->len = len;
 		s->ok = ok;
+		s->profile = to->profile;
 	}
 	rec.nsent++;
 	pthread_mutex_unlock(&rec.lock);
@@ -137,7 +138,8 @@ typedef enum {
 	OP_SRX,
 	OP_SRESPOND,
 	OP_SSTATE,
-	OP_CRX_DESTROY
+	OP_CRX_DESTROY,
+	OP_PROFILE_GONE /* through to.profile */
 } op_kind_e;
 
 typedef struct op {
@@ -156,6 +158,7 @@ typedef struct op {
 	sip_method_e method;
 	apr_size_t count;
 	int freed; /* every transaction's pool is gone */
+	int nsent; /* sends recorded when it returned, on the worker */
 } op_t;
 
 static __attribute__((unused)) void op_rx(op_t *op)
@@ -217,11 +220,15 @@ static __attribute__((unused)) void run_op(void *baton)
 		op->status = txn_server_status(op->stx);
 		op->method = txn_server_method(op->stx);
 		break;
+	case OP_PROFILE_GONE:
+		txn_table_profile_gone(table, op->to.profile);
+		break;
 	case OP_COUNT:
 		break;
 	}
 	op->count = txn_table_count(table);
 	op->freed = table->all == NULL && table->dead == NULL;
+	op->nsent = nsent();
 }
 
 static __attribute__((unused)) void do_op(op_t *op)
@@ -301,15 +308,25 @@ mkresp(int status, const char *method, const char *branch, const char *ttag,
 			    ttag, cseq, method);
 }
 
-static __attribute__((unused)) op_t cstart(sips_transport_e tp, const char *buf,
-					   const txn_timers_t *t, void *baton)
+/* Through profile @p p: the txn code only compares the pointer, so a test
+ * may pass any distinct address. */
+static __attribute__((unused)) op_t
+cstart_on(struct sips_profile *p, sips_transport_e tp, const char *buf,
+	  const txn_timers_t *t, void *baton)
 {
 	op_t op = {.kind = OP_CSTART, .buf = buf, .timers = t};
 
 	op.to = target(tp);
+	op.to.profile = p;
 	op.baton = baton;
 	do_op(&op);
 	return op;
+}
+
+static __attribute__((unused)) op_t cstart(sips_transport_e tp, const char *buf,
+					   const txn_timers_t *t, void *baton)
+{
+	return cstart_on(NULL, tp, buf, t, baton);
 }
 
 static __attribute__((unused)) apr_status_t crx(const char *buf)
@@ -320,12 +337,30 @@ static __attribute__((unused)) apr_status_t crx(const char *buf)
 	return op.rv;
 }
 
-static __attribute__((unused)) op_t srx(sips_transport_e tp, const char *buf,
-					const txn_timers_t *t)
+static __attribute__((unused)) op_t srx_on(struct sips_profile *p,
+					   sips_transport_e tp, const char *buf,
+					   const txn_timers_t *t)
 {
 	op_t op = {.kind = OP_SRX, .buf = buf, .timers = t};
 
 	op.to = target(tp);
+	op.to.profile = p;
+	do_op(&op);
+	return op;
+}
+
+static __attribute__((unused)) op_t srx(sips_transport_e tp, const char *buf,
+					const txn_timers_t *t)
+{
+	return srx_on(NULL, tp, buf, t);
+}
+
+/* txn_table_profile_gone(@p p); .count and .nsent are as it left them. */
+static __attribute__((unused)) op_t profile_gone(struct sips_profile *p)
+{
+	op_t op = {.kind = OP_PROFILE_GONE};
+
+	op.to.profile = p;
 	do_op(&op);
 	return op;
 }

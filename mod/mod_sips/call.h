@@ -158,9 +158,9 @@ apr_status_t call_leg_build_ack(call_leg_t *leg, apr_pool_t *pool,
 /** Our ACK to the 2xx of CSeq @p cseq, sent and kept in @p ack (the
  * leg's invite_ack or reinvite_ack) for that 2xx's retransmissions. */
 void call_ack_send(call_leg_t *leg, call_ack_t *ack, apr_uint32_t cseq);
-/** A 2xx with @p cseq came again: our ACK to it again; 0 when we sent
- * none for that CSeq on this leg. */
-int call_ack_resend(call_leg_t *leg, apr_uint32_t cseq);
+/** A 2xx (@p resp) came again: our ACK to it again; 0 when we sent none
+ * for its CSeq in this leg's dialog (another To tag: another fork). */
+int call_ack_resend(call_leg_t *leg, const sip_msg_t *resp);
 /** The leg ends: its ACKs are kept (on its worker) while the peer may
  * still resend the 2xx they answer, and freed from the leg. */
 void call_ack_leg_gone(call_leg_t *leg);

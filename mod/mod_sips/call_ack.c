@@ -3,6 +3,7 @@
  * for as long as the peer may still resend it (64*T1 after our ACK), so
  * that a 2xx crossing our BYE or our last ACK is still answered and
  * stops, instead of being dropped as a stray. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -21,7 +22,7 @@ typedef struct lingering {
 	apr_time_t until;
 	apr_uint32_t cseq;
 	apr_size_t key_len, len;
-	char *key; /* "call-id\nour tag" */
+	char *key; /* "call-id\nour tag\ntheir tag" */
 	char *ack;
 } lingering_t;
 
@@ -81,10 +82,50 @@ void call_ack_send(call_leg_t *leg, call_ack_t *ack, apr_uint32_t cseq)
 	apr_pool_destroy(pool);
 }
 
-int call_ack_resend(call_leg_t *leg, apr_uint32_t cseq)
+/*
+ * "call-id\nFrom tag\nTo tag" of a response to our request into @p key
+ * (our tag, then the peer's); its length, 0 when it has no such tags or
+ * does not fit.
+ */
+static apr_size_t response_key(const sip_msg_t *resp, char *key,
+			       apr_size_t size)
+{
+	const sip_hdr_t *f = sip_hdr_find(resp, SIP_HDR_FROM);
+	const sip_hdr_t *t = sip_hdr_find(resp, SIP_HDR_TO);
+	sip_addr_t from, to;
+	int n;
+
+	if (!f || !t || sip_hdr_addr(&f->value, &from) != APR_SUCCESS ||
+	    sip_hdr_addr(&t->value, &to) != APR_SUCCESS || !from.tag.len ||
+	    !to.tag.len)
+		return 0;
+	n = snprintf(key, size, "%.*s\n%.*s\n%.*s", (int)resp->call_id.len,
+		     resp->call_id.ptr, (int)from.tag.len, from.tag.ptr,
+		     (int)to.tag.len, to.tag.ptr);
+	return n > 0 && (apr_size_t)n < size ? (apr_size_t)n : 0;
+}
+
+/* The peer's tag in a response: another one is another fork's 2xx,
+ * which our ACK (of this dialog) does not answer. */
+static int same_dialog(const call_leg_t *leg, const sip_msg_t *resp)
+{
+	const sip_hdr_t *t = sip_hdr_find(resp, SIP_HDR_TO);
+	const char *ours = leg->dlg.remote_tag;
+	sip_addr_t to;
+
+	if (!ours || !t || sip_hdr_addr(&t->value, &to) != APR_SUCCESS)
+		return 0;
+	return to.tag.len == strlen(ours) &&
+	       memcmp(to.tag.ptr, ours, to.tag.len) == 0;
+}
+
+int call_ack_resend(call_leg_t *leg, const sip_msg_t *resp)
 {
 	const call_ack_t *ack = NULL;
+	apr_uint32_t cseq = resp->cseq;
 
+	if (!same_dialog(leg, resp))
+		return 0;
 	if (!leg->inbound && leg->invite_ack.buf &&
 	    cseq == leg->invite_ack.cseq)
 		ack = &leg->invite_ack;
@@ -120,15 +161,21 @@ static void drop_expired(unsigned w, apr_time_t now)
 static void linger(call_leg_t *leg, const call_ack_t *ack, apr_time_t now)
 {
 	apr_time_t until = ack->sent + 64 * leg->profile->timers.t1;
-	size_t id_len = strlen(leg->dlg.call_id);
-	size_t tag_len = strlen(leg->dlg.local_tag);
 	unsigned w = leg->worker_index;
 	lingering_t *l;
+	int n;
 
-	if (!ack->buf || until <= now || !kept.head || w >= kept.n ||
-	    kept.closed[w])
+	/* A leg that failed before its dialog was made has sent no ACK;
+	 * the check on the dialog is for any leg all the same. */
+	if (!ack->buf || !leg->dlg.call_id || !leg->dlg.local_tag ||
+	    !leg->dlg.remote_tag || until <= now || !kept.head ||
+	    w >= kept.n || kept.closed[w])
 		return;
-	l = malloc(sizeof(*l) + id_len + 1 + tag_len + 1 + ack->len);
+	n = snprintf(NULL, 0, "%s\n%s\n%s", leg->dlg.call_id,
+		     leg->dlg.local_tag, leg->dlg.remote_tag);
+	if (n <= 0)
+		return;
+	l = malloc(sizeof(*l) + (size_t)n + 1 + ack->len);
 	if (!l)
 		return;
 	l->next = NULL;
@@ -136,10 +183,9 @@ static void linger(call_leg_t *leg, const call_ack_t *ack, apr_time_t now)
 	l->until = until;
 	l->cseq = ack->cseq;
 	l->key = (char *)(l + 1);
-	memcpy(l->key, leg->dlg.call_id, id_len);
-	l->key[id_len] = '\n';
-	memcpy(l->key + id_len + 1, leg->dlg.local_tag, tag_len + 1);
-	l->key_len = id_len + 1 + tag_len;
+	snprintf(l->key, (size_t)n + 1, "%s\n%s\n%s", leg->dlg.call_id,
+		 leg->dlg.local_tag, leg->dlg.remote_tag);
+	l->key_len = (apr_size_t)n;
 	l->ack = l->key + l->key_len + 1;
 	memcpy(l->ack, ack->buf, ack->len);
 	l->len = ack->len;
@@ -167,25 +213,22 @@ void call_ack_leg_gone(call_leg_t *leg)
 
 int call_ack_stray_2xx(const sip_msg_t *resp)
 {
-	const sip_hdr_t *h = sip_hdr_find(resp, SIP_HDR_FROM);
 	sb_worker_t *self = sb_worker_self();
-	sip_addr_t from;
+	char key[768];
+	apr_size_t len;
 	lingering_t *l;
 	unsigned w;
 
-	if (!self || !kept.head || !h ||
-	    sip_hdr_addr(&h->value, &from) != APR_SUCCESS || !from.tag.len)
+	if (!self || !kept.head ||
+	    !(len = response_key(resp, key, sizeof(key))))
 		return 0;
 	w = sb_worker_index(self);
 	if (w >= kept.n)
 		return 0;
 	drop_expired(w, apr_time_now());
 	for (l = kept.head[w]; l; l = l->next) {
-		if (l->cseq != resp->cseq ||
-		    l->key_len != resp->call_id.len + 1 + from.tag.len ||
-		    memcmp(l->key, resp->call_id.ptr, resp->call_id.len) ||
-		    memcmp(l->key + resp->call_id.len + 1, from.tag.ptr,
-			   from.tag.len))
+		if (l->cseq != resp->cseq || l->key_len != len ||
+		    memcmp(l->key, key, len))
 			continue;
 		sb_log(SB_LOG_INFO, "SB02618",
 		       "call %.*s: 2xx to CSeq %u again after its leg ended: "

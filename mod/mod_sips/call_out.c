@@ -376,7 +376,7 @@ int call_out_stray_2xx(const sip_msg_t *resp)
 	/* Our request's From tag is ours on either leg. */
 	leg = call_leg_find(resp, 0);
 	if (leg)
-		return call_ack_resend(leg, resp->cseq);
+		return call_ack_resend(leg, resp);
 	return call_ack_stray_2xx(resp);
 }
 

@@ -21,6 +21,7 @@ typedef struct ping {
 	int status, answered_by_peer;
 	char reason[128];
 	apr_time_t sent, answered;
+	apr_time_t deadline; /* of the whole ping, every target included */
 	sips_profile_t *profile;
 	sip_dest_t dest;
 	int cur; /* the candidate tried now */
@@ -132,20 +133,21 @@ static void ping_start(void *baton)
 					&txn);
 }
 
+/* APR_TIMEUP: pg now belongs to its transaction (freed by its callback),
+ * so nothing of it is read after the unlock. */
 static apr_status_t ping_wait(ping_t *pg)
 {
-	apr_interval_time_t limit = 64 * pg->profile->timers.t1 +
-				    apr_time_from_sec(5);
-	apr_time_t deadline = apr_time_now() + limit;
+	int done;
 
 	apr_thread_mutex_lock(pg->lock);
-	while (!pg->done && apr_time_now() < deadline)
+	while (!pg->done && apr_time_now() < pg->deadline)
 		apr_thread_cond_timedwait(pg->done_cond, pg->lock,
-					  deadline - apr_time_now());
-	if (!pg->done)
+					  pg->deadline - apr_time_now());
+	done = pg->done;
+	if (!done)
 		pg->abandoned = 1;
 	apr_thread_mutex_unlock(pg->lock);
-	return pg->done ? APR_SUCCESS : APR_TIMEUP;
+	return done ? APR_SUCCESS : APR_TIMEUP;
 }
 
 /*
@@ -165,17 +167,19 @@ static apr_status_t ping_candidate(ping_t *pg)
 	/* Responses come back where the request left: same worker. */
 	worker = c->transport == SIPS_TP_UDP ? pg->profile->listen_worker
 					     : sb_loop_pick(pg->profile->loop);
-	sb_worker_call(worker, ping_start, pg);
+	if (sb_worker_call(worker, ping_start, pg) != APR_SUCCESS)
+		return APR_EGENERAL;
 	if (pg->start_rv != APR_SUCCESS)
 		return pg->start_rv;
 	return ping_wait(pg);
 }
 
 /* RFC 3263 4.3: the next place after a transport failure, no response
- * at all, or a 503. */
+ * at all, or a 503, while the ping's time lasts. */
 static int ping_fails_over(const ping_t *pg, apr_status_t rv)
 {
-	if (pg->cur + 1 >= pg->dest.ncand || rv == APR_TIMEUP)
+	if (rv == APR_TIMEUP || pg->cur + 1 >= pg->dest.ncand ||
+	    apr_time_now() >= pg->deadline)
 		return 0;
 	return rv != APR_SUCCESS || pg->status == 503 ||
 	       (pg->status == 408 && !pg->answered_by_peer);
@@ -216,6 +220,10 @@ apr_status_t sips_ping(sips_profile_t *p, const char *uri, sb_stream_t *out,
 		apr_pool_destroy(pp);
 		return rv;
 	}
+	/* One transaction's time in all (a control command must not hold
+	 * the control socket for 16 silent targets' worth of Timer F). */
+	pg->deadline = apr_time_now() + 64 * p->timers.t1 +
+		       apr_time_from_sec(5);
 	while ((rv = ping_candidate(pg)), ping_fails_over(pg, rv)) {
 		sb_stream_printf(out, "%s: %s; trying the next target "
 				 "(%d of %d)\n", ping_place(pg),

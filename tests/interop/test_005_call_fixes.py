@@ -9,9 +9,10 @@ not check a daemon that already died).
 import time
 
 from sbtest import sipp_wait, wait_for, grep
+from test_003_sip_transport import udp_exchange
 from test_005_calls import (PASSED_ON, RtpSink, bindings, call_switch,
-                            caller, caller_bg, fail_scenario, no_calls,
-                            register_from, registered_phone)
+                            call_through, caller, caller_bg, fail_scenario,
+                            no_calls, register_from, registered_phone)
 
 class SilentPhone(RtpSink):
     """A phone registered from a UDP port that then never answers: the
@@ -119,6 +120,39 @@ def test_2xx_resent_after_the_call_ended_still_gets_its_ack(tmp_path):
                     r"ended: our ACK again", sw.log()), sw.log()
         assert wait_for(lambda: no_calls(sw), timeout=5), \
             sw.cli("show calls").stdout
+    finally:
+        assert sw.stop() == 0
+
+
+def bad_dialog_invite(port, n, contact):
+    return ("INVITE sip:1001@127.0.0.1 SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKbad%d;rport\r\n"
+            "Max-Forwards: 70\r\n"
+            "From: <sip:1000@127.0.0.1>;tag=bad%d\r\n"
+            "To: <sip:1001@127.0.0.1>\r\n"
+            "Call-ID: bad-dialog-%d@127.0.0.1\r\n"
+            "CSeq: 1 INVITE\r\n%s"
+            "Content-Length: 0\r\n\r\n"
+            % (port, n, n, n, contact)).encode()
+
+
+def test_invite_without_a_usable_contact_gets_400(tmp_path):
+    """An INVITE with no Contact, or Contact: *, cannot make a dialog: 400
+    Bad Dialog Headers, before any authentication, and the daemon goes
+    on (the leg it began is freed with no dialog: no ACK of it is kept).
+    Then a call still goes through."""
+    sw = call_switch(tmp_path)
+    sw.start()
+    try:
+        port = sw.ports["internal_sip_port"]
+        for n, contact in enumerate(("", "Contact: *\r\n")):
+            replies = udp_exchange(port, bad_dialog_invite(port, n, contact),
+                                   until=lambda r: any(" 400 " in t for
+                                                       _, t in r))
+            assert any(t.startswith("SIP/2.0 400 Bad Dialog Headers")
+                       for _, t in replies), (replies, sw.log())
+        assert sw.proc.poll() is None, sw.stderr()[-4000:]
+        call_through(sw)
     finally:
         assert sw.stop() == 0
 

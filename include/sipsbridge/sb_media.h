@@ -43,10 +43,12 @@ void sb_media_stream_close(sb_media_stream_t *s);
 apr_port_t sb_media_stream_port(const sb_media_stream_t *s);
 
 /** The peer's address from its SDP (c= and m= port, a=rtcp, a=rtcp-mux).
- * @p rtcp_port 0 means rtp_port + 1.  Symmetric RTP: the first packet
- * that arrives latches the peer's real source address, which replaces
- * this one; once latched, packets from other sources are dropped and
- * counted.  Calling again (re-INVITE) unlatches. */
+ * @p rtcp_port 0 means rtp_port + 1.  Symmetric RTP: the peer's real
+ * source address is latched and replaces this one: at once when it is
+ * the SDP's (or, for RTCP, the IP RTP latched to), after MEDIA_PROBATION
+ * packets in a row (RTP ones in sequence) otherwise, and for SRTP on the
+ * first packet that authenticates.  Packets from other sources are
+ * dropped and counted.  Calling again (re-INVITE) unlatches. */
 apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 				      apr_port_t rtp_port,
 				      apr_port_t rtcp_port, int rtcp_mux);

@@ -34,6 +34,10 @@
 #define MEDIA_RTP 0
 #define MEDIA_RTCP 1
 
+/* Packets in a row (RTP ones in sequence) from a source the SDP did not
+ * name before a plain stream latches to it (see relay_learn). */
+#define MEDIA_PROBATION 4
+
 /* Datagrams read per recvmmsg on one readable socket. */
 #define MEDIA_BATCH 32
 /* One packet slot: the largest datagram we relay plus SRTP's trailer. */
@@ -83,6 +87,12 @@ typedef struct media_rx {
 	sb_srtp_t *srtp;     /* UNPROTECT, NULL = plain */
 	media_addr_t src[2]; /* latched source per kind */
 	int latched[2];
+	/* Plain streams, until latched: the SDP's address per kind (taken
+	 * at once), and another source on probation. */
+	media_addr_t expect[2];
+	media_addr_t cand[2];
+	unsigned cand_n[2];
+	unsigned cand_seq;
 	apr_uint64_t packets, bytes;
 	apr_uint64_t dropped_source, auth_failed, replayed, dropped_other;
 	apr_time_t last_rx;

@@ -66,6 +66,46 @@ static void relay_latch(sb_media_stream_t *s, int kind,
 	pthread_mutex_unlock(&s->tx.lock);
 }
 
+static int relay_ip_eq(const media_addr_t *a, const media_addr_t *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return 0;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
+/*
+ * Under s->rx.lock, a plain stream not yet latched for @p kind: whether
+ * packet @p p from @p from may latch it.  The address the SDP named is
+ * taken at once, and so is RTCP from the IP that RTP latched to.  Any
+ * other source (a phone behind NAT) must first send MEDIA_PROBATION
+ * packets in a row, RTP ones in sequence; until then its packets are
+ * dropped.  So a stray or forged packet that comes first cannot steer
+ * the call's media to itself (RTP Bleed).  SRTP streams latch on the
+ * first packet that authenticates instead.
+ */
+static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
+		       const media_addr_t *from)
+{
+	unsigned seq = kind == MEDIA_RTP ? ((unsigned)p[2] << 8 | p[3]) : 0;
+
+	if (relay_addr_eq(&rx->expect[kind], from) ||
+	    (kind == MEDIA_RTCP && rx->latched[MEDIA_RTP] &&
+	     relay_ip_eq(&rx->src[MEDIA_RTP], from)))
+		return 1;
+	if (rx->cand_n[kind] && relay_addr_eq(&rx->cand[kind], from) &&
+	    (kind == MEDIA_RTCP || seq == ((rx->cand_seq + 1) & 0xffff)))
+		rx->cand_n[kind]++;
+	else {
+		rx->cand[kind] = *from;
+		rx->cand_n[kind] = 1;
+	}
+	if (kind == MEDIA_RTP)
+		rx->cand_seq = seq;
+	return rx->cand_n[kind] >= MEDIA_PROBATION;
+}
+
 static void relay_count_srtp(sb_media_stream_t *s, apr_status_t rv)
 {
 	if (rv == SB_EAUTH)
@@ -97,6 +137,11 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 	}
 	if (s->rx.latched[kind] &&
 	    !relay_addr_eq(&s->rx.src[kind], &b->from[i])) {
+		s->rx.dropped_source++;
+		return -1;
+	}
+	if (!s->rx.latched[kind] && !s->rx.srtp &&
+	    !relay_learn(&s->rx, kind, p, &b->from[i])) {
 		s->rx.dropped_source++;
 		return -1;
 	}

@@ -238,7 +238,12 @@ apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 		s->tx.sdp[k] = a[k];
 		s->tx.lat_ok[k] = 0;
 		s->rx.latched[k] = 0;
+		s->rx.expect[k] = a[k];
+		s->rx.cand_n[k] = 0;
 	}
+	/* Muxed RTCP comes from the peer's RTP port (RFC 5761). */
+	if (rtcp_mux)
+		s->rx.expect[MEDIA_RTCP] = a[MEDIA_RTP];
 	s->tx.mux = rtcp_mux != 0;
 	media_stream_route(s);
 	pthread_mutex_unlock(&s->tx.lock);

@@ -83,7 +83,10 @@ static void test_timeout(void **state)
 	assert_int_equal(fired_wait(&f, 1, 2000), 1);
 	assert_true(apr_time_now() - start >= apr_time_from_msec(100));
 	assert_int_equal(fired_wait(&f, 2, 300), 1);
-	/* Packets keep A alive (linked or not); silence lets it fire, once. */
+	/* Packets keep A alive (linked or not); silence lets it fire, once.
+	 * Its SDP names pa: the first packet counts (no probation). */
+	assert_int_equal(sb_media_stream_set_peer(a, "127.0.0.1", pa.port, 0, 0),
+			 APR_SUCCESS);
 	sb_media_stream_set_timeout(a, apr_time_from_msec(300), on_timeout, &g);
 	for (i = 0; i < 20; i++) {
 		rtp_build(pkt, (unsigned)i, 5, 172);

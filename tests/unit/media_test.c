@@ -18,6 +18,13 @@ static void call_open(call_t *c, unsigned threads)
 	sb_media_stream_link(c->a, c->b);
 }
 
+/* Packets in a row a source the SDP did not name sends before it
+ * latches (MEDIA_PROBATION in src/media/media_private.h). */
+#define PROBATION 4
+
+/* RTP sequence numbers go on across calls, as a phone's do. */
+static unsigned next_seq = 1000;
+
 /* @p n packets from @p from to @p port arrive intact at @p to from
  * @p via; returns how many did. */
 static int relay_n(const peer_t *from, apr_port_t port, const peer_t *to,
@@ -29,13 +36,25 @@ static int relay_n(const peer_t *from, apr_port_t port, const peer_t *to,
 	int got = 0, len;
 
 	for (i = 0; i < n; i++) {
-		rtp_build(out, 1000 + i, 0x1234, 172);
+		rtp_build(out, next_seq++, 0x1234, 172);
 		assert_int_equal(peer_send(from, port, out, 172), 172);
 		len = peer_recv(to, in, sizeof(in), 1000, &src);
 		if (len == 172 && memcmp(in, out, 172) == 0 && src == via)
 			got++;
 	}
 	return got;
+}
+
+/* @p n packets in sequence from @p from to @p port, not waited for. */
+static void send_n(const peer_t *from, apr_port_t port, unsigned n)
+{
+	unsigned char out[200];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		rtp_build(out, next_seq++, 0x1234, 172);
+		assert_int_equal(peer_send(from, port, out, 172), 172);
+	}
 }
 
 static void test_config(void **state)
@@ -112,7 +131,13 @@ static void test_latch_and_drop(void **state)
 	call_open(&c, 1);
 	assert_int_equal(peer_open(&nat), 0);
 	assert_int_equal(peer_open(&other), 0);
-	/* A's SDP names pa, but the first packet comes from nat. */
+	/* A's SDP names pa, but the packets come from nat (a phone behind
+	 * NAT): on probation, dropped, until PROBATION of them in a row. */
+	send_n(&nat, sb_media_stream_port(c.a), PROBATION - 1);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, PROBATION - 1),
+			 PROBATION - 1);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 50, NULL), -1);
 	assert_int_equal(relay_n(&nat, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
@@ -129,7 +154,8 @@ static void test_latch_and_drop(void **state)
 	rtp_build(pkt, 7, 0x99, 172);
 	peer_send(&other, sb_media_stream_port(c.a), pkt, 172);
 	peer_send(&c.pa, sb_media_stream_port(c.a), pkt, 172);
-	assert_int_equal(STAT_WAIT(c.a, dropped_source, 2), 2);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, PROBATION + 1),
+			 PROBATION + 1);
 	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 100, NULL), -1);
 	assert_int_equal(STAT(c.a, rx_packets), 1);
 	peer_close(&nat);
@@ -137,7 +163,7 @@ static void test_latch_and_drop(void **state)
 	media_call_close(&c);
 }
 
-/* No SDP address (port 0): the peer's first packet is all we need. */
+/* No SDP address (port 0): the peer's packets, once on probation. */
 static void test_latch_without_sdp(void **state)
 {
 	sb_media_stats_t st;
@@ -149,6 +175,9 @@ static void test_latch_without_sdp(void **state)
 			 APR_SUCCESS);
 	sb_media_stream_stats(c.b, &st);
 	assert_string_equal(st.peer, "");
+	send_n(&c.pb, sb_media_stream_port(c.b), PROBATION - 1);
+	assert_int_equal(STAT_WAIT(c.b, dropped_source, PROBATION - 1),
+			 PROBATION - 1);
 	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
 				 sb_media_stream_port(c.a), 1),
 			 1);
@@ -158,30 +187,74 @@ static void test_latch_without_sdp(void **state)
 	media_call_close(&c);
 }
 
+/*
+ * RTP Bleed: a stray packet that comes before the phone's does not take
+ * the stream (the phone's SDP address latches at once and the stray one
+ * is dropped from then on), and a source whose packets are not in
+ * sequence (a scanner, a flood from several ports) never latches.
+ */
+static void test_stray_first_packet_does_not_latch(void **state)
+{
+	unsigned char pkt[200], in[400];
+	peer_t stray;
+	unsigned i;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(peer_open(&stray), 0);
+	rtp_build(pkt, 40000, 0x99, 172);
+	peer_send(&stray, sb_media_stream_port(c.a), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, 1), 1);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 50, NULL), -1);
+	/* B's side still goes to A's SDP address, not the stray source. */
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
+				 sb_media_stream_port(c.a), 1),
+			 1);
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 2),
+			 2);
+	assert_int_equal(STAT(c.a, latched), 1);
+	/* Out of sequence, even many times over: never latched. */
+	assert_int_equal(
+	    sb_media_stream_set_peer(c.a, "127.0.0.1", 9, 0, 0), APR_SUCCESS);
+	for (i = 0; i < 4 * PROBATION; i++) {
+		rtp_build(pkt, 7 + 2 * i, 0x99, 172);
+		peer_send(&stray, sb_media_stream_port(c.a), pkt, 172);
+	}
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, 1 + 4 * PROBATION),
+			 1 + 4 * PROBATION);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 50, NULL), -1);
+	peer_close(&stray);
+	media_call_close(&c);
+}
+
 static void test_set_peer_unlatches(void **state)
 {
-	peer_t first, second;
+	peer_t second;
 	sb_media_stats_t st;
 	char want[64];
 	call_t c;
 
 	(void)state;
 	call_open(&c, 1);
-	assert_int_equal(peer_open(&first), 0);
 	assert_int_equal(peer_open(&second), 0);
-	assert_int_equal(relay_n(&first, sb_media_stream_port(c.a), &c.pb,
+	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
 	assert_int_equal(relay_n(&second, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 0);
-	/* re-INVITE: back to the SDP address until the next packet. */
+	/* re-INVITE to another address: unlatched, and that address is
+	 * the one taken at once. */
 	assert_int_equal(
-	    sb_media_stream_set_peer(c.a, "127.0.0.1", c.pa.port, 0, 0),
+	    sb_media_stream_set_peer(c.a, "127.0.0.1", second.port, 0, 0),
 	    APR_SUCCESS);
 	sb_media_stream_stats(c.a, &st);
 	assert_int_equal(st.latched, 0);
-	snprintf(want, sizeof(want), "127.0.0.1:%u", c.pa.port);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", second.port);
 	assert_string_equal(st.peer, want);
 	assert_int_equal(relay_n(&second, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
@@ -190,7 +263,6 @@ static void test_set_peer_unlatches(void **state)
 				 sb_media_stream_port(c.a), 1),
 			 1);
 	assert_int_equal(STAT(c.a, dropped_source), 1);
-	peer_close(&first);
 	peer_close(&second);
 	media_call_close(&c);
 }
@@ -283,8 +355,9 @@ static void test_drops(void **state)
 	/* Unlinked: dropped, but it latches and counts as received. */
 	assert_int_equal(sb_media_stream_open(c.m, "127.0.0.1", &lone),
 			 APR_SUCCESS);
-	peer_send(&c.pa, sb_media_stream_port(lone), pkt, 172);
+	send_n(&c.pa, sb_media_stream_port(lone), PROBATION);
 	assert_int_equal(STAT_WAIT(lone, dropped_other, 1), 1);
+	assert_int_equal(STAT(lone, dropped_source), PROBATION - 1);
 	sb_media_stream_stats(lone, &st);
 	assert_int_equal(st.latched, 1);
 	assert_int_equal(st.rx_packets, 1);
@@ -402,6 +475,7 @@ int main(void)
 	    pool_test(test_latch_and_drop),
 	    pool_test(test_latch_without_sdp),
 	    pool_test(test_set_peer_unlatches),
+	    pool_test(test_stray_first_packet_does_not_latch),
 	    pool_test(test_rtcp_and_mux),
 	    pool_test(test_drops),
 	    pool_test(test_relink),

@@ -1,18 +1,21 @@
 """Call-layer fixes: profile restart under load, the ACK to a resent 2xx
 of a re-INVITE or after the call ended, a CANCEL of a re-INVITE passed
-on.
+on, an INVITE that cannot make a dialog, stray RTP (RTP Bleed).
 
 The daemon is the ASan build: Switch.stop() fails on a non-zero exit or
 an ASan report, and each test asserts stop() == 0 itself (stop() does
 not check a daemon that already died).
 """
+import re
+import struct
 import time
 
 from sbtest import sipp_wait, wait_for, grep
 from test_003_sip_transport import udp_exchange
 from test_005_calls import (PASSED_ON, RtpSink, bindings, call_switch,
                             call_through, caller, caller_bg, fail_scenario,
-                            no_calls, register_from, registered_phone)
+                            no_calls, phone_done, register_from,
+                            registered_phone)
 
 class SilentPhone(RtpSink):
     """A phone registered from a UDP port that then never answers: the
@@ -155,6 +158,52 @@ def test_invite_without_a_usable_contact_gets_400(tmp_path):
         call_through(sw)
     finally:
         assert sw.stop() == 0
+
+
+def b_leg_port(sw):
+    m = re.search(r"^\S+ B \w+ .* port (\d+) ", sw.cli("show channels").stdout,
+                  re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_stray_rtp_does_not_take_a_calls_media(tmp_path):
+    """RTP Bleed: the callee sends no media of its own, so its leg has
+    not latched. A stranger sends RTP to that leg's port on the switch,
+    out of sequence, during the whole call. The caller's audio must still
+    reach the port the callee's SDP named, and none of it the stranger
+    (which a relay that latches on the first packet sends it all)."""
+    with call_switch(tmp_path) as sw:
+        media = RtpSink()  # the callee's media port, named in its SDP
+        stranger = RtpSink()
+        callee = registered_phone(sw, "1001", rtp_port=media.port)
+        a = caller_bg(sw, "1000", "1001", "call_uac.xml", hold_ms=2000)
+        try:
+            assert wait_for(lambda: b_leg_port(sw), timeout=10), \
+                sw.cli("show channels").stdout
+            port, seq, sent = b_leg_port(sw), 7, 0
+            deadline = time.monotonic() + 2.5
+            while time.monotonic() < deadline:
+                pkt = struct.pack("!BBHII", 0x80, 8, seq, seq * 160,
+                                  0x5eed) + b"\xd5" * 160
+                stranger.sock.sendto(pkt, ("127.0.0.1", port))
+                seq, sent = seq + 3, sent + 1
+                time.sleep(0.02)
+            channels = sw.cli("show channels").stdout
+            rc, out = sipp_wait(a)
+            a = None
+            assert rc == 0, out
+            phone_done(callee)
+        finally:
+            if a:
+                a.kill()
+                a.wait()
+            media.close()
+            stranger.close()
+        assert sent > 50
+        assert len(media.packets) > 30, (len(media.packets), channels)
+        assert not stranger.packets, (len(stranger.packets), channels)
+        b = re.search(r"^\S+ B .* dropped (\d+)", channels, re.M)
+        assert b and int(b.group(1)) >= 50, channels
 
 
 def test_cancel_of_a_reinvite_pending_at_b_is_passed_on(tmp_path):

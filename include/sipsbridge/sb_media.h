@@ -48,7 +48,10 @@ apr_port_t sb_media_stream_port(const sb_media_stream_t *s);
  * the SDP's (or, for RTCP, the IP RTP latched to), after MEDIA_PROBATION
  * packets in a row (RTP ones in sequence) otherwise, and for SRTP on the
  * first packet that authenticates.  Packets from other sources are
- * dropped and counted.  Calling again (re-INVITE) unlatches. */
+ * dropped and counted, except that the SDP's address takes back a plain
+ * stream latched by probation.  Calling again with other addresses
+ * (re-INVITE) unlatches; with the same ones it keeps the latch.  Keys
+ * set on a plain stream (sb_media_stream_set_srtp) unlatch it too. */
 apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 				      apr_port_t rtp_port,
 				      apr_port_t rtcp_port, int rtcp_mux);

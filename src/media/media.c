@@ -223,20 +223,15 @@ static apr_status_t media_start(sb_media_t *m)
 	return APR_SUCCESS;
 }
 
-/*
- * Where the hand-out starts: a random pair, so that a restarted switch
- * does not give new calls the ports whose late packets (the last
- * process's calls) may still be arriving, and so that the ports of a
- * call are not guessable from the range.
- */
-static unsigned media_first_pair(unsigned npairs)
+/* A random number below @p bound (0 when the system has none). */
+static unsigned media_random(unsigned bound)
 {
 	unsigned char r[4];
 
-	if (apr_generate_random_bytes(r, sizeof(r)) != APR_SUCCESS)
+	if (bound < 2 || apr_generate_random_bytes(r, sizeof(r)) != APR_SUCCESS)
 		return 0;
 	return (((unsigned)r[0] << 24) | ((unsigned)r[1] << 16) |
-		((unsigned)r[2] << 8) | r[3]) % npairs;
+		((unsigned)r[2] << 8) | r[3]) % bound;
 }
 
 apr_status_t sb_media_create(sb_media_t **out, const sb_media_config_t *cfg,
@@ -260,7 +255,9 @@ apr_status_t sb_media_create(sb_media_t **out, const sb_media_config_t *cfg,
 	m->base = (apr_port_t)base;
 	m->npairs = npairs;
 	m->used = apr_pcalloc(p, npairs);
-	m->cursor = media_first_pair(npairs);
+	/* A restarted switch does not give new calls the ports whose late
+	 * packets (the last process's calls) may still be arriving. */
+	m->cursor = media_random(npairs);
 	m->slots = apr_pcalloc(p, npairs * sizeof(*m->slots));
 	m->nthreads = cfg->threads;
 	m->threads = apr_pcalloc(p, m->nthreads * sizeof(*m->threads));
@@ -351,9 +348,11 @@ static sb_media_stream_t *media_slot(sb_media_t *m, unsigned pair)
 }
 
 /*
- * The next free pair after the last one handed out, so a port just
- * closed is the last to be reused: late packets of the old call find
- * nothing.  A pair some other process holds is skipped.  The bound
+ * A free pair a random step (below MEDIA_PORT_JUMP) after the last one
+ * handed out: the port of the next call is not guessable from ours, and
+ * a port just closed is still among the last to be reused (late packets
+ * of the old call find nothing).  A pair some other process holds is
+ * skipped.  The bound
  * sockets go to @p fds: the caller puts them in the stream under its
  * locks (a relay thread may still hold an event of the slot's last use).
  */
@@ -362,9 +361,12 @@ apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,
 {
 	apr_status_t rv = SB_ELIMIT;
 	sb_media_stream_t *s;
-	unsigned tries, i;
+	unsigned tries, i, jump;
 
+	jump = media_random(m->npairs < MEDIA_PORT_JUMP ? m->npairs
+						       : MEDIA_PORT_JUMP);
 	pthread_mutex_lock(&m->lock);
+	m->cursor = (m->cursor + jump) % m->npairs;
 	for (tries = 0; tries < m->npairs; tries++) {
 		i = m->cursor;
 		m->cursor = (m->cursor + 1) % m->npairs;

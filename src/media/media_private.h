@@ -3,6 +3,7 @@
 #define MEDIA_PRIVATE_H
 
 #include <pthread.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 /* sb_media.h uses apr_port_t without including its header. */
@@ -38,6 +39,9 @@
  * name before a plain stream latches to it (see relay_learn). */
 #define MEDIA_PROBATION 4
 
+/* Pairs skipped at random, at most, between two calls' ports. */
+#define MEDIA_PORT_JUMP 64
+
 /* Datagrams read per recvmmsg on one readable socket. */
 #define MEDIA_BATCH 32
 /* One packet slot: the largest datagram we relay plus SRTP's trailer. */
@@ -67,6 +71,18 @@ typedef union media_addr {
 	struct sockaddr_in6 in6;
 } media_addr_t;
 
+/* Same family, address and port. */
+static inline int media_addr_eq(const media_addr_t *a, const media_addr_t *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return 0;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
 typedef struct media_thread media_thread_t;
 
 /* One bound socket; epoll's data.ptr points here. */
@@ -93,6 +109,8 @@ typedef struct media_rx {
 	media_addr_t cand[2];
 	unsigned cand_n[2];
 	unsigned cand_seq;
+	int by_sdp[2];	  /* latched to expect[] (not by probation) */
+	int srtp_unauth;  /* UNAUTHENTICATED_SRTP: RTP learns as plain */
 	apr_uint64_t packets, bytes;
 	apr_uint64_t dropped_source, auth_failed, replayed, dropped_other;
 	apr_time_t last_rx;

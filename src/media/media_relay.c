@@ -23,17 +23,6 @@ int media_relay_is(const media_thread_t *t)
 	return media_relay_self == t;
 }
 
-static int relay_addr_eq(const media_addr_t *a, const media_addr_t *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return 0;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-}
-
 /*
  * RTP or RTCP, -1 when neither.  On the RTP port RFC 5761 §4 tells them
  * apart: RTCP packet types 192..223 read as payload types 64..95 once
@@ -59,6 +48,7 @@ static void relay_latch(sb_media_stream_t *s, int kind,
 {
 	s->rx.src[kind] = *from;
 	s->rx.latched[kind] = 1;
+	s->rx.by_sdp[kind] = media_addr_eq(&s->rx.expect[kind], from);
 	pthread_mutex_lock(&s->tx.lock);
 	s->tx.lat[kind] = *from;
 	s->tx.lat_ok[kind] = 1;
@@ -90,11 +80,11 @@ static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
 {
 	unsigned seq = kind == MEDIA_RTP ? ((unsigned)p[2] << 8 | p[3]) : 0;
 
-	if (relay_addr_eq(&rx->expect[kind], from) ||
+	if (media_addr_eq(&rx->expect[kind], from) ||
 	    (kind == MEDIA_RTCP && rx->latched[MEDIA_RTP] &&
 	     relay_ip_eq(&rx->src[MEDIA_RTP], from)))
 		return 1;
-	if (rx->cand_n[kind] && relay_addr_eq(&rx->cand[kind], from) &&
+	if (rx->cand_n[kind] && media_addr_eq(&rx->cand[kind], from) &&
 	    (kind == MEDIA_RTCP || seq == ((rx->cand_seq + 1) & 0xffff)))
 		rx->cand_n[kind]++;
 	else {
@@ -128,19 +118,27 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 	unsigned char *p = b->slot[i];
 	apr_size_t len = mh->msg_len;
 	apr_status_t rv;
-	int kind;
+	int kind, learns;
 
 	kind = relay_kind(p, len, sock_kind);
 	if (kind < 0 || (mh->msg_hdr.msg_flags & MSG_TRUNC)) {
 		s->rx.dropped_other++;
 		return -1;
 	}
+	learns = !s->rx.srtp || (kind == MEDIA_RTP && s->rx.srtp_unauth);
 	if (s->rx.latched[kind] &&
-	    !relay_addr_eq(&s->rx.src[kind], &b->from[i])) {
-		s->rx.dropped_source++;
-		return -1;
+	    !media_addr_eq(&s->rx.src[kind], &b->from[i])) {
+		/* The SDP's address takes back a stream that another source
+		 * got by probation: that one may be a stranger who sent its
+		 * packets while the call was ringing. */
+		if (!learns || s->rx.by_sdp[kind] ||
+		    !media_addr_eq(&s->rx.expect[kind], &b->from[i])) {
+			s->rx.dropped_source++;
+			return -1;
+		}
+		s->rx.latched[kind] = 0;
 	}
-	if (!s->rx.latched[kind] && !s->rx.srtp &&
+	if (!s->rx.latched[kind] && learns &&
 	    !relay_learn(&s->rx, kind, p, &b->from[i])) {
 		s->rx.dropped_source++;
 		return -1;

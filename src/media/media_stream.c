@@ -234,6 +234,17 @@ apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 		memset(a, 0, sizeof(a));
 	pthread_mutex_lock(&s->rx.lock);
 	pthread_mutex_lock(&s->tx.lock);
+	/* A re-offer that changes nothing (session refresh, hold, resume)
+	 * keeps what was learnt: a phone behind NAT is still reached at its
+	 * real address and not put on probation again. */
+	if (s->tx.mux == (rtcp_mux != 0) &&
+	    media_addr_eq(&s->tx.sdp[MEDIA_RTP], &a[MEDIA_RTP]) &&
+	    media_addr_eq(&s->tx.sdp[MEDIA_RTCP], &a[MEDIA_RTCP]) &&
+	    a[MEDIA_RTP].sa.sa_family) {
+		pthread_mutex_unlock(&s->tx.lock);
+		pthread_mutex_unlock(&s->rx.lock);
+		return APR_SUCCESS;
+	}
 	for (k = 0; k < 2; k++) {
 		s->tx.sdp[k] = a[k];
 		s->tx.lat_ok[k] = 0;
@@ -263,6 +274,21 @@ void sb_media_stream_link(sb_media_stream_t *a, sb_media_stream_t *b)
 		stream_link_set(b, a);
 	}
 	pthread_mutex_unlock(&m->link_lock);
+}
+
+/* Under s->rx.lock: back to the SDP's addresses until a new latch. */
+static void stream_unlatch(sb_media_stream_t *s)
+{
+	int k;
+
+	pthread_mutex_lock(&s->tx.lock);
+	for (k = 0; k < 2; k++) {
+		s->rx.latched[k] = 0;
+		s->rx.cand_n[k] = 0;
+		s->tx.lat_ok[k] = 0;
+	}
+	media_stream_route(s);
+	pthread_mutex_unlock(&s->tx.lock);
 }
 
 /* Under s->ctl: a new session in the stream's SRTP pool. */
@@ -309,6 +335,14 @@ apr_status_t sb_media_stream_set_srtp(sb_media_stream_t *s, sb_srtp_dir_t dir,
 		pthread_mutex_lock(lock);
 		old = *slot;
 		*slot = srtp;
+		if (rx) {
+			s->rx.srtp_unauth =
+			    srtp && (flags & SB_SRTP_UNAUTHENTICATED_SRTP);
+			/* Plain until now: what it latched was not
+			 * authenticated, so it is learnt again. */
+			if (!old && srtp)
+				stream_unlatch(s);
+		}
 		pthread_mutex_unlock(lock);
 		sb_srtp_destroy(old);
 	}

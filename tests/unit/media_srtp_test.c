@@ -172,6 +172,73 @@ static void test_srtp_no_latch_on_forgery(void **state)
 	call_close(&c);
 }
 
+/*
+ * Keys that come after a plain latch (B's stream is plain until its
+ * answer): what was latched without authentication is learnt again, so
+ * a stranger who latched B while it was plain loses it to the phone.
+ */
+static void test_keys_after_a_plain_latch_relearn(void **state)
+{
+	unsigned char pkt[200];
+	call_t c;
+	peer_t evil;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(peer_open(&evil), 0);
+	/* B plain, as before its answer; a stranger latches it by
+	 * probation. */
+	call_open(&c, 1);
+	sb_media_stream_set_srtp(c.mc.b, SB_SRTP_UNPROTECT, SB_SRTP_NONE,
+				 NULL, 0, 0);
+	for (i = 0; i < 4; i++) {
+		rtp_build(pkt, 200 + i, 0xe0e0, 172);
+		peer_send(&evil, sb_media_stream_port(c.mc.b), pkt, 172);
+	}
+	assert_int_equal(STAT_WAIT(c.mc.b, rx_packets, 1), 1);
+	assert_int_equal(STAT(c.mc.b, latched), 1);
+	/* Its fourth packet reached A's phone while B was plain. */
+	assert_int_equal(peer_recv(&c.mc.pa, pkt, sizeof(pkt), 1000, NULL),
+			 172);
+	assert_int_equal(sb_media_stream_set_srtp(c.mc.b, SB_SRTP_UNPROTECT,
+						  SUITE, c.from_b, KEYLEN, 0),
+			 APR_SUCCESS);
+	assert_int_equal(STAT(c.mc.b, latched), 0);
+	/* Keys: unlatched; the stranger's plain packets fail
+	 * authentication and the phone's SRTP latches. */
+	rtp_build(pkt, 204, 0xe0e0, 182);
+	peer_send(&evil, sb_media_stream_port(c.mc.b), pkt, 182);
+	assert_int_equal(STAT_WAIT(c.mc.b, srtp_auth_failed, 1), 1);
+	assert_true(b_to_a(&c, 10));
+	assert_int_equal(STAT(c.mc.b, latched), 1);
+	peer_close(&evil);
+	call_close(&c);
+}
+
+/* UNAUTHENTICATED_SRTP (RFC 4568): any packet decrypts, so RTP learns
+ * its source as a plain stream does: one stray packet latches nothing. */
+static void test_unauthenticated_srtp_learns(void **state)
+{
+	unsigned char pkt[200];
+	peer_t evil;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(sb_media_stream_set_srtp(
+			     c.mc.b, SB_SRTP_UNPROTECT, SUITE, c.from_b,
+			     KEYLEN, SB_SRTP_UNAUTHENTICATED_SRTP),
+			 APR_SUCCESS);
+	assert_int_equal(peer_open(&evil), 0);
+	rtp_build(pkt, 300, 0xe0e0, 172);
+	peer_send(&evil, sb_media_stream_port(c.mc.b), pkt, 172);
+	assert_int_equal(STAT_WAIT(c.mc.b, dropped_source, 1), 1);
+	assert_int_equal(STAT(c.mc.b, latched), 0);
+	assert_int_equal(STAT(c.mc.b, rx_packets), 0);
+	peer_close(&evil);
+	call_close(&c);
+}
+
 static void test_srtp_rekey_and_off(void **state)
 {
 	unsigned char key[KEYLEN], in[400], out[200];
@@ -357,6 +424,8 @@ int main(void)
 	    pool_test(test_srtp_relay),
 	    pool_test(test_srtp_forged_and_replayed),
 	    pool_test(test_srtp_no_latch_on_forgery),
+	    pool_test(test_keys_after_a_plain_latch_relearn),
+	    pool_test(test_unauthenticated_srtp_learns),
 	    pool_test(test_srtp_rekey_and_off),
 	    pool_test(test_srtp_rekey_under_load),
 	};

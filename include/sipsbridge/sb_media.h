@@ -56,6 +56,12 @@ apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 				      apr_port_t rtp_port,
 				      apr_port_t rtcp_port, int rtcp_mux);
 
+/** Latching on (the default: set_peer says how) or, @p on 0, off: then
+ * packets are taken from any source and sent only to the SDP's address,
+ * for peers that send from another port than the one they receive on
+ * (FreeSWITCH's disable-rtp-auto-adjust).  SRTP still authenticates. */
+void sb_media_stream_set_latching(sb_media_stream_t *s, int on);
+
 /** Relays between @p a and @p b (both directions); NULL @p b unlinks. */
 void sb_media_stream_link(sb_media_stream_t *a, sb_media_stream_t *b);
 

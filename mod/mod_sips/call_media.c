@@ -89,6 +89,8 @@ apr_status_t call_media_learn_peer(call_leg_t *leg, const sdp_session_t *sdp,
 	if (sdp_media_rtcp(m, &rtcp, &rtcp_addr) != APR_SUCCESS)
 		rtcp = 0;
 	leg->media_ready = 1;
+	sb_media_stream_set_latching(
+	    leg->stream, !leg->profile->settings.disable_rtp_auto_adjust);
 	return sb_media_stream_set_peer(leg->stream, c->addr, m->port, rtcp,
 					mux);
 }

@@ -44,6 +44,11 @@ static const profile_param_t params[] = {
 	ROW("media-timeout", PARAM_UINT, media_timeout, "60", 0, 86400,
 	    "hang up a call whose media stopped for this many seconds "
 	    "(0: never; calls on hold are spared)"),
+	ROW("disable-rtp-auto-adjust", PARAM_BOOL, disable_rtp_auto_adjust,
+	    "false", 0, 0, "never latch a leg's media to where its packets "
+	    "come from: send to the SDP's address only, take packets from "
+	    "any source (peers that send from another port than they "
+	    "receive on)"),
 	ROW("srtp-sdes-insecure", PARAM_BOOL, srtp_sdes_insecure, "false", 0,
 	    0, "allow SDES keys in SDP over UDP/TCP (a warning per call)"),
 	ROW("auth-calls", PARAM_BOOL, auth_calls, "true", 0, 0,

@@ -31,6 +31,7 @@ typedef struct sips_settings {
 	const char *rtp_ip;
 	const char *ext_rtp_ip;
 	unsigned media_timeout;
+	int disable_rtp_auto_adjust;
 	int srtp_sdes_insecure;
 	int auth_calls;
 	int tls;

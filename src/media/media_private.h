@@ -111,6 +111,7 @@ typedef struct media_rx {
 	unsigned cand_seq;
 	int by_sdp[2];	  /* latched to expect[] (not by probation) */
 	int srtp_unauth;  /* UNAUTHENTICATED_SRTP: RTP learns as plain */
+	int no_latch;	  /* any source passes; we send to the SDP's */
 	apr_uint64_t packets, bytes;
 	apr_uint64_t dropped_source, auth_failed, replayed, dropped_other;
 	apr_time_t last_rx;

@@ -96,6 +96,31 @@ static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
 	return rx->cand_n[kind] >= MEDIA_PROBATION;
 }
 
+/*
+ * Under s->rx.lock: whether a packet from @p from may pass as the
+ * peer's (not latched yet: see relay_learn).  Without latching, any
+ * source does.
+ */
+static int relay_source_ok(media_rx_t *rx, int kind, const unsigned char *p,
+			   const media_addr_t *from)
+{
+	int learns;
+
+	if (rx->no_latch)
+		return 1;
+	learns = !rx->srtp || (kind == MEDIA_RTP && rx->srtp_unauth);
+	if (rx->latched[kind] && !media_addr_eq(&rx->src[kind], from)) {
+		/* The SDP's address takes back a stream that another source
+		 * got by probation: that one may be a stranger who sent its
+		 * packets while the call was ringing. */
+		if (!learns || rx->by_sdp[kind] ||
+		    !media_addr_eq(&rx->expect[kind], from))
+			return 0;
+		rx->latched[kind] = 0;
+	}
+	return rx->latched[kind] || !learns || relay_learn(rx, kind, p, from);
+}
+
 static void relay_count_srtp(sb_media_stream_t *s, apr_status_t rv)
 {
 	if (rv == SB_EAUTH)
@@ -118,28 +143,14 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 	unsigned char *p = b->slot[i];
 	apr_size_t len = mh->msg_len;
 	apr_status_t rv;
-	int kind, learns;
+	int kind;
 
 	kind = relay_kind(p, len, sock_kind);
 	if (kind < 0 || (mh->msg_hdr.msg_flags & MSG_TRUNC)) {
 		s->rx.dropped_other++;
 		return -1;
 	}
-	learns = !s->rx.srtp || (kind == MEDIA_RTP && s->rx.srtp_unauth);
-	if (s->rx.latched[kind] &&
-	    !media_addr_eq(&s->rx.src[kind], &b->from[i])) {
-		/* The SDP's address takes back a stream that another source
-		 * got by probation: that one may be a stranger who sent its
-		 * packets while the call was ringing. */
-		if (!learns || s->rx.by_sdp[kind] ||
-		    !media_addr_eq(&s->rx.expect[kind], &b->from[i])) {
-			s->rx.dropped_source++;
-			return -1;
-		}
-		s->rx.latched[kind] = 0;
-	}
-	if (!s->rx.latched[kind] && learns &&
-	    !relay_learn(&s->rx, kind, p, &b->from[i])) {
+	if (!relay_source_ok(&s->rx, kind, p, &b->from[i])) {
 		s->rx.dropped_source++;
 		return -1;
 	}
@@ -152,7 +163,7 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 			return -1;
 		}
 	}
-	if (!s->rx.latched[kind])
+	if (!s->rx.latched[kind] && !s->rx.no_latch)
 		relay_latch(s, kind, &b->from[i]);
 	s->rx.packets++;
 	s->rx.bytes += mh->msg_len;

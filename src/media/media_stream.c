@@ -213,6 +213,21 @@ void media_stream_route(sb_media_stream_t *s)
 	tx->out[MEDIA_RTCP] = tx->mux ? MEDIA_RTP : MEDIA_RTCP;
 }
 
+/* Under s->rx.lock: back to the SDP's addresses until a new latch. */
+static void stream_unlatch(sb_media_stream_t *s)
+{
+	int k;
+
+	pthread_mutex_lock(&s->tx.lock);
+	for (k = 0; k < 2; k++) {
+		s->rx.latched[k] = 0;
+		s->rx.cand_n[k] = 0;
+		s->tx.lat_ok[k] = 0;
+	}
+	media_stream_route(s);
+	pthread_mutex_unlock(&s->tx.lock);
+}
+
 apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 				      apr_port_t rtp_port, apr_port_t rtcp_port,
 				      int rtcp_mux)
@@ -262,6 +277,16 @@ apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 	return APR_SUCCESS;
 }
 
+void sb_media_stream_set_latching(sb_media_stream_t *s, int on)
+{
+	pthread_mutex_lock(&s->rx.lock);
+	if (s->rx.no_latch != !on) {
+		s->rx.no_latch = !on;
+		stream_unlatch(s);
+	}
+	pthread_mutex_unlock(&s->rx.lock);
+}
+
 void sb_media_stream_link(sb_media_stream_t *a, sb_media_stream_t *b)
 {
 	sb_media_t *m = a->media;
@@ -274,21 +299,6 @@ void sb_media_stream_link(sb_media_stream_t *a, sb_media_stream_t *b)
 		stream_link_set(b, a);
 	}
 	pthread_mutex_unlock(&m->link_lock);
-}
-
-/* Under s->rx.lock: back to the SDP's addresses until a new latch. */
-static void stream_unlatch(sb_media_stream_t *s)
-{
-	int k;
-
-	pthread_mutex_lock(&s->tx.lock);
-	for (k = 0; k < 2; k++) {
-		s->rx.latched[k] = 0;
-		s->rx.cand_n[k] = 0;
-		s->tx.lat_ok[k] = 0;
-	}
-	media_stream_route(s);
-	pthread_mutex_unlock(&s->tx.lock);
 }
 
 /* Under s->ctl: a new session in the stream's SRTP pool. */

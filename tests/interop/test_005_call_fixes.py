@@ -166,6 +166,41 @@ def b_leg_port(sw):
     return int(m.group(1)) if m else None
 
 
+def call_with_stranger(sw, step):
+    """1000 calls 1001, whose SDP names an RtpSink's port and which
+    sends no media; a stranger sends RTP (sequence numbers @step apart)
+    to the B leg's port on the switch for 2.5 s. Returns the packets the
+    callee's port and the stranger got, how many the stranger sent, and
+    `show channels` during the call."""
+    media = RtpSink()  # the callee's media port, named in its SDP
+    stranger = RtpSink()
+    callee = registered_phone(sw, "1001", rtp_port=media.port)
+    a = caller_bg(sw, "1000", "1001", "call_uac.xml", hold_ms=2000)
+    try:
+        assert wait_for(lambda: b_leg_port(sw), timeout=10), \
+            sw.cli("show channels").stdout
+        port, seq, sent = b_leg_port(sw), 7, 0
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            pkt = struct.pack("!BBHII", 0x80, 8, seq & 0xffff, seq * 160,
+                              0x5eed) + b"\xd5" * 160
+            stranger.sock.sendto(pkt, ("127.0.0.1", port))
+            seq, sent = seq + step, sent + 1
+            time.sleep(0.02)
+        channels = sw.cli("show channels").stdout
+        rc, out = sipp_wait(a)
+        a = None
+        assert rc == 0, out
+        phone_done(callee)
+    finally:
+        if a:
+            a.kill()
+            a.wait()
+        media.close()
+        stranger.close()
+    return media.packets, stranger.packets, sent, channels
+
+
 def test_stray_rtp_does_not_take_a_calls_media(tmp_path):
     """RTP Bleed: the callee sends no media of its own, so its leg has
     not latched. A stranger sends RTP to that leg's port on the switch,
@@ -173,37 +208,28 @@ def test_stray_rtp_does_not_take_a_calls_media(tmp_path):
     reach the port the callee's SDP named, and none of it the stranger
     (which a relay that latches on the first packet sends it all)."""
     with call_switch(tmp_path) as sw:
-        media = RtpSink()  # the callee's media port, named in its SDP
-        stranger = RtpSink()
-        callee = registered_phone(sw, "1001", rtp_port=media.port)
-        a = caller_bg(sw, "1000", "1001", "call_uac.xml", hold_ms=2000)
-        try:
-            assert wait_for(lambda: b_leg_port(sw), timeout=10), \
-                sw.cli("show channels").stdout
-            port, seq, sent = b_leg_port(sw), 7, 0
-            deadline = time.monotonic() + 2.5
-            while time.monotonic() < deadline:
-                pkt = struct.pack("!BBHII", 0x80, 8, seq, seq * 160,
-                                  0x5eed) + b"\xd5" * 160
-                stranger.sock.sendto(pkt, ("127.0.0.1", port))
-                seq, sent = seq + 3, sent + 1
-                time.sleep(0.02)
-            channels = sw.cli("show channels").stdout
-            rc, out = sipp_wait(a)
-            a = None
-            assert rc == 0, out
-            phone_done(callee)
-        finally:
-            if a:
-                a.kill()
-                a.wait()
-            media.close()
-            stranger.close()
-        assert sent > 50
-        assert len(media.packets) > 30, (len(media.packets), channels)
-        assert not stranger.packets, (len(stranger.packets), channels)
-        b = re.search(r"^\S+ B .* dropped (\d+)", channels, re.M)
-        assert b and int(b.group(1)) >= 50, channels
+        media, stranger, sent, channels = call_with_stranger(sw, 3)
+    assert sent > 50
+    assert len(media) > 30, (len(media), channels)
+    assert not stranger, (len(stranger), channels)
+    b = re.search(r"^\S+ B .* dropped (\d+)", channels, re.M)
+    assert b and int(b.group(1)) >= 50, channels
+
+
+def test_latching_off_keeps_sending_to_the_sdp_address(tmp_path):
+    """disable-rtp-auto-adjust=true (a peer that sends from another port
+    than it receives on): RTP from another port, in sequence (which
+    would latch after 4 packets), is taken and relayed, but what goes to
+    that leg still goes to the SDP's address only."""
+    with call_switch(tmp_path, disable_rtp_auto_adjust="true") as sw:
+        media, stranger, sent, channels = call_with_stranger(sw, 1)
+    assert sent > 50
+    assert len(media) > 30, (len(media), channels)
+    assert not stranger, (len(stranger), channels)
+    b = re.search(r"^\S+ B .* rx (\d+) tx \d+ dropped (\d+)", channels,
+                  re.M)
+    assert b and int(b.group(1)) >= 50 and int(b.group(2)) == 0, channels
+    assert "(latched)" not in channels.split(" B ")[1], channels
 
 
 def test_cancel_of_a_reinvite_pending_at_b_is_passed_on(tmp_path):

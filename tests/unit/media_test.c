@@ -288,6 +288,36 @@ static void test_same_offer_keeps_latch(void **state)
 	media_call_close(&c);
 }
 
+/* Latching off (disable-rtp-auto-adjust): any source is taken, even in
+ * sequence never latched; what goes back goes to the SDP's address. */
+static void test_latching_off(void **state)
+{
+	unsigned char in[400];
+	peer_t other;
+	call_t c;
+
+	(void)state;
+	call_open(&c, 1);
+	assert_int_equal(peer_open(&other), 0);
+	sb_media_stream_set_latching(c.a, 0);
+	assert_int_equal(relay_n(&other, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 2 * PROBATION),
+			 2 * PROBATION);
+	assert_int_equal(STAT(c.a, latched), 0);
+	assert_int_equal(STAT(c.a, dropped_source), 0);
+	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
+				 sb_media_stream_port(c.a), 1),
+			 1);
+	assert_int_equal(peer_recv(&other, in, sizeof(in), 50, NULL), -1);
+	/* On again: learnt as usual. */
+	sb_media_stream_set_latching(c.a, 1);
+	assert_int_equal(relay_n(&other, sb_media_stream_port(c.a), &c.pb,
+				 sb_media_stream_port(c.b), 1),
+			 0);
+	peer_close(&other);
+	media_call_close(&c);
+}
+
 static void test_set_peer_unlatches(void **state)
 {
 	peer_t second;
@@ -532,6 +562,7 @@ int main(void)
 	    pool_test(test_latch_and_drop),
 	    pool_test(test_latch_without_sdp),
 	    pool_test(test_same_offer_keeps_latch),
+	    pool_test(test_latching_off),
 	    pool_test(test_set_peer_unlatches),
 	    pool_test(test_stray_first_packet_does_not_latch),
 	    pool_test(test_rtcp_and_mux),

@@ -161,6 +161,10 @@ void call_ack_send(call_leg_t *leg, call_ack_t *ack, apr_uint32_t cseq);
 /** A 2xx (@p resp) came again: our ACK to it again; 0 when we sent none
  * for its CSeq in this leg's dialog (another To tag: another fork). */
 int call_ack_resend(call_leg_t *leg, const sip_msg_t *resp);
+/** Our ACK @p ack in dialog @p dlg (Call-ID, tags, target), kept on
+ * worker @p w (this one) for 64 * @p t1 after it was sent. */
+void call_ack_keep(unsigned w, const dialog_t *dlg, const call_ack_t *ack,
+		   apr_interval_time_t t1);
 /** The leg ends: its ACKs are kept (on its worker) while the peer may
  * still resend the 2xx they answer, and freed from the leg. */
 void call_ack_leg_gone(call_leg_t *leg);

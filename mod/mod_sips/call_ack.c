@@ -158,33 +158,33 @@ static void drop_expired(unsigned w, apr_time_t now)
 		drop_head(w);
 }
 
-static void linger(call_leg_t *leg, const call_ack_t *ack, apr_time_t now)
+void call_ack_keep(unsigned w, const dialog_t *dlg, const call_ack_t *ack,
+		   apr_interval_time_t t1)
 {
-	apr_time_t until = ack->sent + 64 * leg->profile->timers.t1;
-	unsigned w = leg->worker_index;
+	apr_time_t now = apr_time_now(), until = ack->sent + 64 * t1;
 	lingering_t *l;
 	int n;
 
 	/* A leg that failed before its dialog was made has sent no ACK;
 	 * the check on the dialog is for any leg all the same. */
-	if (!ack->buf || !leg->dlg.call_id || !leg->dlg.local_tag ||
-	    !leg->dlg.remote_tag || until <= now || !kept.head ||
-	    w >= kept.n || kept.closed[w])
+	if (!ack->buf || !dlg->call_id || !dlg->local_tag ||
+	    !dlg->remote_tag || until <= now || !kept.head || w >= kept.n ||
+	    kept.closed[w])
 		return;
-	n = snprintf(NULL, 0, "%s\n%s\n%s", leg->dlg.call_id,
-		     leg->dlg.local_tag, leg->dlg.remote_tag);
+	n = snprintf(NULL, 0, "%s\n%s\n%s", dlg->call_id, dlg->local_tag,
+		     dlg->remote_tag);
 	if (n <= 0)
 		return;
 	l = malloc(sizeof(*l) + (size_t)n + 1 + ack->len);
 	if (!l)
 		return;
 	l->next = NULL;
-	l->to = leg->dlg.to;
+	l->to = dlg->to;
 	l->until = until;
 	l->cseq = ack->cseq;
 	l->key = (char *)(l + 1);
-	snprintf(l->key, (size_t)n + 1, "%s\n%s\n%s", leg->dlg.call_id,
-		 leg->dlg.local_tag, leg->dlg.remote_tag);
+	snprintf(l->key, (size_t)n + 1, "%s\n%s\n%s", dlg->call_id,
+		 dlg->local_tag, dlg->remote_tag);
 	l->key_len = (apr_size_t)n;
 	l->ack = l->key + l->key_len + 1;
 	memcpy(l->ack, ack->buf, ack->len);
@@ -200,11 +200,12 @@ static void linger(call_leg_t *leg, const call_ack_t *ack, apr_time_t now)
 
 void call_ack_leg_gone(call_leg_t *leg)
 {
-	apr_time_t now = apr_time_now();
+	apr_interval_time_t t1 = leg->profile->timers.t1;
 
 	if (!leg->inbound)
-		linger(leg, &leg->invite_ack, now);
-	linger(leg, &leg->reinvite_ack, now);
+		call_ack_keep(leg->worker_index, &leg->dlg, &leg->invite_ack,
+			      t1);
+	call_ack_keep(leg->worker_index, &leg->dlg, &leg->reinvite_ack, t1);
 	free(leg->invite_ack.buf);
 	free(leg->reinvite_ack.buf);
 	memset(&leg->invite_ack, 0, sizeof(leg->invite_ack));

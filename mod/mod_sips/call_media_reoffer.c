@@ -4,6 +4,7 @@
  * them: freed when it is reaped, answered or not (shutdown included). */
 #include <stdlib.h>
 #include <string.h>
+#include <apr_strings.h>
 #include <openssl/crypto.h>
 #include "sipsbridge/sb_log.h"
 #include "call.h"
@@ -66,7 +67,7 @@ typedef struct reoffer {
 	 * goes with the leg), in ctx's pool. */
 	char *ack;
 	apr_size_t ack_len;
-	sip_target_t ack_to;
+	dialog_t ack_dlg; /* its Call-ID, tags and target, in ctx's pool */
 	leg_srtp_t from_saved, to_saved; /* keys in use until a yes */
 	/* The offerer's session before this offer, back if it cancels. */
 	sdp_session_t *from_remote;
@@ -103,7 +104,23 @@ static void reoffer_keep_ack(reoffer_t *ro)
 		return;
 	ro->ack = buf;
 	ro->ack_len = len;
-	ro->ack_to = ro->to_leg->dlg.to;
+	ro->ack_dlg.call_id = apr_pstrdup(pool, ro->to_leg->dlg.call_id);
+	ro->ack_dlg.local_tag = apr_pstrdup(pool, ro->to_leg->dlg.local_tag);
+	ro->ack_dlg.remote_tag = apr_pstrdup(pool, ro->to_leg->dlg.remote_tag);
+	ro->ack_dlg.to = ro->to_leg->dlg.to;
+}
+
+/* The late 2xx: our ACK, kept for the 2xx's retransmissions once this
+ * transaction is gone too (RFC 3261 13.2.2.4). */
+static void reoffer_late_2xx(reoffer_t *ro)
+{
+	call_ack_t ack = {ro->ack, ro->ack_len, ro->cseq, apr_time_now()};
+	sb_worker_t *self = sb_worker_self();
+
+	endpoint_send(&ro->ack_dlg.to, ro->ack, ro->ack_len);
+	if (self)
+		call_ack_keep(sb_worker_index(self), &ro->ack_dlg, &ack,
+			      ro->ack_dlg.to.profile->timers.t1);
 }
 
 void call_media_leg_ended(call_leg_t *leg)
@@ -178,7 +195,7 @@ static void reoffer_answered(void *baton, const sip_msg_t *resp, int status)
 	}
 	if (ro->done) {
 		if (status < 300 && resp && ro->ack)
-			endpoint_send(&ro->ack_to, ro->ack, ro->ack_len);
+			reoffer_late_2xx(ro);
 		return;
 	}
 	ro->done = 1;

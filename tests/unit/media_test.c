@@ -57,6 +57,19 @@ static void send_n(const peer_t *from, apr_port_t port, unsigned n)
 	}
 }
 
+/* @p s sends to 127.0.0.1:@p port, latched there (@p latched 1) or
+ * to its SDP's address (0). */
+static void assert_peer(sb_media_stream_t *s, int latched, unsigned port)
+{
+	sb_media_stats_t st;
+	char want[64];
+
+	sb_media_stream_stats(s, &st);
+	assert_int_equal(st.latched, latched);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", port);
+	assert_string_equal(st.peer, want);
+}
+
 static void test_config(void **state)
 {
 	sb_media_config_t cfg = {PORT_MIN, PORT_MIN, 1};
@@ -123,8 +136,6 @@ static void test_latch_and_drop(void **state)
 {
 	unsigned char pkt[200], in[400];
 	peer_t nat, other;
-	sb_media_stats_t st;
-	char want[64];
 	call_t c;
 
 	(void)state;
@@ -141,10 +152,7 @@ static void test_latch_and_drop(void **state)
 	assert_int_equal(relay_n(&nat, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
-	sb_media_stream_stats(c.a, &st);
-	assert_int_equal(st.latched, 1);
-	snprintf(want, sizeof(want), "127.0.0.1:%u", nat.port);
-	assert_string_equal(st.peer, want);
+	assert_peer(c.a, 1, nat.port);
 	/* B's peer's answer goes to the latched source, not the SDP one. */
 	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &nat,
 				 sb_media_stream_port(c.a), 1),
@@ -162,9 +170,7 @@ static void test_latch_and_drop(void **state)
 	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
-	sb_media_stream_stats(c.a, &st);
-	snprintf(want, sizeof(want), "127.0.0.1:%u", c.pa.port);
-	assert_string_equal(st.peer, want);
+	assert_peer(c.a, 1, c.pa.port);
 	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &c.pa,
 				 sb_media_stream_port(c.a), 1),
 			 1);
@@ -253,8 +259,6 @@ static void test_stray_first_packet_does_not_latch(void **state)
 static void test_same_offer_keeps_latch(void **state)
 {
 	unsigned char in[400];
-	sb_media_stats_t st;
-	char want[64];
 	peer_t nat;
 	call_t c;
 
@@ -268,10 +272,7 @@ static void test_same_offer_keeps_latch(void **state)
 	assert_int_equal(
 	    sb_media_stream_set_peer(c.a, "127.0.0.1", c.pa.port, 0, 0),
 	    APR_SUCCESS);
-	sb_media_stream_stats(c.a, &st);
-	assert_int_equal(st.latched, 1);
-	snprintf(want, sizeof(want), "127.0.0.1:%u", nat.port);
-	assert_string_equal(st.peer, want);
+	assert_peer(c.a, 1, nat.port);
 	assert_int_equal(relay_n(&c.pb, sb_media_stream_port(c.b), &nat,
 				 sb_media_stream_port(c.a), 1),
 			 1);
@@ -321,8 +322,6 @@ static void test_latching_off(void **state)
 static void test_set_peer_unlatches(void **state)
 {
 	peer_t second;
-	sb_media_stats_t st;
-	char want[64];
 	call_t c;
 
 	(void)state;
@@ -339,10 +338,7 @@ static void test_set_peer_unlatches(void **state)
 	assert_int_equal(
 	    sb_media_stream_set_peer(c.a, "127.0.0.1", second.port, 0, 0),
 	    APR_SUCCESS);
-	sb_media_stream_stats(c.a, &st);
-	assert_int_equal(st.latched, 0);
-	snprintf(want, sizeof(want), "127.0.0.1:%u", second.port);
-	assert_string_equal(st.peer, want);
+	assert_peer(c.a, 0, second.port);
 	assert_int_equal(relay_n(&second, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);

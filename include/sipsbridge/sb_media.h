@@ -49,14 +49,16 @@ apr_port_t sb_media_stream_port(const sb_media_stream_t *s);
  * packets in a row (RTP ones in sequence) otherwise, and for SRTP on the
  * first packet that authenticates.  Packets from other sources are
  * dropped and counted, except that the SDP's address takes back a plain
- * stream latched by probation.  Calling again with other addresses
+ * stream latched by probation (after a probation of its own).  Calling
+ * again with other addresses
  * (re-INVITE) unlatches; with the same ones it keeps the latch.  Keys
  * set on a plain stream (sb_media_stream_set_srtp) unlatch it too. */
 apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 				      apr_port_t rtp_port,
 				      apr_port_t rtcp_port, int rtcp_mux);
 
-/** Latching on (the default: set_peer says how) or, @p on 0, off: then
+/** Latching on (the default: set_peer says how) or, @p on 0, off (a
+ * change unlatches; the same value changes nothing): then
  * packets are taken from any source and sent only to the SDP's address,
  * for peers that send from another port than the one they receive on
  * (FreeSWITCH's disable-rtp-auto-adjust).  SRTP still authenticates. */

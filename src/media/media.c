@@ -349,11 +349,11 @@ static sb_media_stream_t *media_slot(sb_media_t *m, unsigned pair)
 
 /*
  * A free pair a random step (below MEDIA_PORT_JUMP) after the last one
- * handed out: the port of the next call is not guessable from ours, and
- * a port just closed is still among the last to be reused (late packets
- * of the old call find nothing).  A pair some other process holds is
- * skipped.  The bound
- * sockets go to @p fds: the caller puts them in the stream under its
+ * handed out: the port of the next call is not guessable from ours.  A
+ * port just closed waits for the cursor to go round the range (npairs /
+ * 32 calls on average: 256 with the default range, minutes of late
+ * packets at most).  A pair some other process holds is skipped.  The
+ * bound sockets go to @p fds: the caller puts them in the stream under its
  * locks (a relay thread may still hold an event of the slot's last use).
  */
 apr_status_t media_take_pair(sb_media_t *m, const media_addr_t *local,

@@ -42,16 +42,28 @@ static int relay_kind(const unsigned char *p, apr_size_t len, int sock_kind)
 	return len >= 12 ? MEDIA_RTP : -1;
 }
 
-/* Under s->rx.lock: the first accepted packet of a kind fixes its source. */
+/* Under s->rx.lock: an accepted packet of a kind fixes its source (or,
+ * the SDP's address taking the stream back, moves it). */
 static void relay_latch(sb_media_stream_t *s, int kind,
 			const media_addr_t *from)
 {
+	int moved = s->rx.latched[kind];
+
 	s->rx.src[kind] = *from;
 	s->rx.latched[kind] = 1;
 	s->rx.by_sdp[kind] = media_addr_eq(&s->rx.expect[kind], from);
+	s->rx.cand_n[kind] = 0;
 	pthread_mutex_lock(&s->tx.lock);
 	s->tx.lat[kind] = *from;
 	s->tx.lat_ok[kind] = 1;
+	/* RTP taken back from another source: RTCP that followed it there
+	 * (same IP) is learnt again too. */
+	if (moved && kind == MEDIA_RTP && s->rx.latched[MEDIA_RTCP] &&
+	    !s->rx.by_sdp[MEDIA_RTCP]) {
+		s->rx.latched[MEDIA_RTCP] = 0;
+		s->rx.cand_n[MEDIA_RTCP] = 0;
+		s->tx.lat_ok[MEDIA_RTCP] = 0;
+	}
 	media_stream_route(s);
 	pthread_mutex_unlock(&s->tx.lock);
 }
@@ -65,25 +77,13 @@ static int relay_ip_eq(const media_addr_t *a, const media_addr_t *b)
 	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
 }
 
-/*
- * Under s->rx.lock, a plain stream not yet latched for @p kind: whether
- * packet @p p from @p from may latch it.  The address the SDP named is
- * taken at once, and so is RTCP from the IP that RTP latched to.  Any
- * other source (a phone behind NAT) must first send MEDIA_PROBATION
- * packets in a row, RTP ones in sequence; until then its packets are
- * dropped.  So a stray or forged packet that comes first cannot steer
- * the call's media to itself (RTP Bleed).  SRTP streams latch on the
- * first packet that authenticates instead.
- */
-static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
-		       const media_addr_t *from)
+/* Under rx.lock: whether @p from has now sent MEDIA_PROBATION packets of
+ * @p kind in a row, RTP ones in sequence. */
+static int relay_probation(media_rx_t *rx, int kind, const unsigned char *p,
+			   const media_addr_t *from)
 {
 	unsigned seq = kind == MEDIA_RTP ? ((unsigned)p[2] << 8 | p[3]) : 0;
 
-	if (media_addr_eq(&rx->expect[kind], from) ||
-	    (kind == MEDIA_RTCP && rx->latched[MEDIA_RTP] &&
-	     relay_ip_eq(&rx->src[MEDIA_RTP], from)))
-		return 1;
 	if (rx->cand_n[kind] && media_addr_eq(&rx->cand[kind], from) &&
 	    (kind == MEDIA_RTCP || seq == ((rx->cand_seq + 1) & 0xffff)))
 		rx->cand_n[kind]++;
@@ -97,9 +97,28 @@ static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
 }
 
 /*
+ * Under s->rx.lock, a plain stream not yet latched for @p kind: whether
+ * packet @p p from @p from may latch it.  The address the SDP named is
+ * taken at once, and so is RTCP from the IP that RTP latched to.  Any
+ * other source (a phone behind NAT) must first pass probation; until
+ * then its packets are dropped.  So a stray or forged packet that comes
+ * first cannot steer the call's media to itself (RTP Bleed).  SRTP
+ * streams latch on the first packet that authenticates instead.
+ */
+static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
+		       const media_addr_t *from)
+{
+	if (media_addr_eq(&rx->expect[kind], from) ||
+	    (kind == MEDIA_RTCP && rx->latched[MEDIA_RTP] &&
+	     relay_ip_eq(&rx->src[MEDIA_RTP], from)))
+		return 1;
+	return relay_probation(rx, kind, p, from);
+}
+
+/*
  * Under s->rx.lock: whether a packet from @p from may pass as the
- * peer's (not latched yet: see relay_learn).  Without latching, any
- * source does.
+ * peer's: -1 no; 0 yes; 1 yes, and it latches the stream once it is
+ * accepted (see relay_learn).  Without latching, any source passes.
  */
 static int relay_source_ok(media_rx_t *rx, int kind, const unsigned char *p,
 			   const media_addr_t *from)
@@ -107,18 +126,21 @@ static int relay_source_ok(media_rx_t *rx, int kind, const unsigned char *p,
 	int learns;
 
 	if (rx->no_latch)
-		return 1;
+		return 0;
 	learns = !rx->srtp || (kind == MEDIA_RTP && rx->srtp_unauth);
-	if (rx->latched[kind] && !media_addr_eq(&rx->src[kind], from)) {
-		/* The SDP's address takes back a stream that another source
-		 * got by probation: that one may be a stranger who sent its
-		 * packets while the call was ringing. */
-		if (!learns || rx->by_sdp[kind] ||
-		    !media_addr_eq(&rx->expect[kind], from))
-			return 0;
-		rx->latched[kind] = 0;
-	}
-	return rx->latched[kind] || !learns || relay_learn(rx, kind, p, from);
+	if (!rx->latched[kind])
+		return !learns || relay_learn(rx, kind, p, from) ? 1 : -1;
+	if (media_addr_eq(&rx->src[kind], from))
+		return 0;
+	/* The SDP's address takes back a stream that another source got
+	 * by probation (maybe a stranger, while the call rang), after a
+	 * probation of its own: one forged packet from that address (a
+	 * private one, of a phone behind NAT) does not take it. */
+	if (learns && !rx->by_sdp[kind] &&
+	    media_addr_eq(&rx->expect[kind], from) &&
+	    relay_probation(rx, kind, p, from))
+		return 1;
+	return -1;
 }
 
 static void relay_count_srtp(sb_media_stream_t *s, apr_status_t rv)
@@ -143,14 +165,15 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 	unsigned char *p = b->slot[i];
 	apr_size_t len = mh->msg_len;
 	apr_status_t rv;
-	int kind;
+	int kind, latch;
 
 	kind = relay_kind(p, len, sock_kind);
 	if (kind < 0 || (mh->msg_hdr.msg_flags & MSG_TRUNC)) {
 		s->rx.dropped_other++;
 		return -1;
 	}
-	if (!relay_source_ok(&s->rx, kind, p, &b->from[i])) {
+	latch = relay_source_ok(&s->rx, kind, p, &b->from[i]);
+	if (latch < 0) {
 		s->rx.dropped_source++;
 		return -1;
 	}
@@ -163,7 +186,7 @@ static int relay_accept(sb_media_stream_t *s, int sock_kind, media_batch_t *b,
 			return -1;
 		}
 	}
-	if (!s->rx.latched[kind] && !s->rx.no_latch)
+	if (latch)
 		relay_latch(s, kind, &b->from[i]);
 	s->rx.packets++;
 	s->rx.bytes += mh->msg_len;

@@ -202,6 +202,29 @@ static void test_port_range(void **state)
 		sb_media_destroy(m);
 	}
 	assert_true(starts[0] && starts[1] && starts[2]);
+	/* Over a wider range, each call's pair is a random step of 1 to
+	 * MEDIA_PORT_JUMP (64) pairs after the last: not always the next. */
+	{
+		apr_port_t base = (apr_port_t)((PORT_MIN + 1) & ~1);
+		int last = 0, now, step, big = 0;
+
+		m = media_new(base, (apr_port_t)(base + 399), 1);
+		for (n = 0; n < 20; n++) {
+			assert_int_equal(
+			    sb_media_stream_open(m, "127.0.0.1", &x),
+			    APR_SUCCESS);
+			now = sb_media_stream_port(x);
+			sb_media_stream_close(x);
+			if (n) {
+				step = ((now - last) / 2 + 200) % 200;
+				assert_true(step >= 1 && step <= 64);
+				big += step > 1;
+			}
+			last = now;
+		}
+		assert_true(big > 0);
+		sb_media_destroy(m);
+	}
 	/* One range for all local addresses: a pair is taken everywhere. */
 	m = media_new(23910, 23911, 1);
 	assert_int_equal(sb_media_stream_open(m, "127.0.0.1", &s[0]),

@@ -20,6 +20,7 @@ typedef struct call {
 	unsigned char to_b[KEYLEN];   /* we protect toward B's phone */
 	unsigned char from_b[KEYLEN]; /* B's phone protects toward us */
 	sb_srtp_t *phone_rx, *phone_tx;
+	apr_size_t tag; /* of B's phone's SRTP: TAG, 0 unauthenticated */
 } call_t;
 
 static void call_open(call_t *c, unsigned threads)
@@ -27,6 +28,7 @@ static void call_open(call_t *c, unsigned threads)
 	assert_int_equal(sb_srtp_global_init(), APR_SUCCESS);
 	/* B's phone muxes: its RTCP comes back on its one socket. */
 	media_call_open(&c->mc, PORT_MIN, PORT_MAX, threads, 1);
+	c->tag = TAG;
 	assert_int_equal(sb_srtp_keygen(SUITE, c->to_b, KEYLEN), APR_SUCCESS);
 	assert_int_equal(sb_srtp_keygen(SUITE, c->from_b, KEYLEN), APR_SUCCESS);
 	assert_int_equal(sb_media_stream_set_srtp(c->mc.b, SB_SRTP_PROTECT,
@@ -77,7 +79,7 @@ static apr_size_t phone_protect(call_t *c, unsigned seq, unsigned char *wire,
 
 	assert_int_equal(sb_srtp_rtp(c->phone_tx, wire, &len, cap),
 			 APR_SUCCESS);
-	assert_int_equal(len, 172 + TAG);
+	assert_int_equal(len, 172 + c->tag);
 	return len;
 }
 
@@ -235,6 +237,15 @@ static void test_unauthenticated_srtp_learns(void **state)
 	assert_int_equal(STAT_WAIT(c.mc.b, dropped_source, 1), 1);
 	assert_int_equal(STAT(c.mc.b, latched), 0);
 	assert_int_equal(STAT(c.mc.b, rx_packets), 0);
+	/* The phone, from its SDP's address, is taken at once. */
+	sb_srtp_destroy(c.phone_tx);
+	assert_int_equal(sb_srtp_create(&c.phone_tx, SUITE, c.from_b, KEYLEN,
+					SB_SRTP_PROTECT,
+					SB_SRTP_UNAUTHENTICATED_SRTP, pool),
+			 APR_SUCCESS);
+	c.tag = 0;
+	assert_true(b_to_a(&c, 11));
+	assert_int_equal(STAT(c.mc.b, latched), 1);
 	peer_close(&evil);
 	call_close(&c);
 }

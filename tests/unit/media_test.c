@@ -166,7 +166,12 @@ static void test_latch_and_drop(void **state)
 	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 100, NULL), -1);
 	assert_int_equal(STAT(c.a, rx_packets), 1);
 	/* The SDP's address takes the stream back from one that got it by
-	 * probation (a stranger, maybe, while the call rang) ... */
+	 * probation (a stranger, maybe, while the call rang), after a
+	 * probation of its own (a forged packet from it does not) ... */
+	send_n(&c.pa, sb_media_stream_port(c.a), PROBATION - 1);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, 2 * PROBATION - 1),
+			 2 * PROBATION - 1);
+	assert_peer(c.a, 1, nat.port);
 	assert_int_equal(relay_n(&c.pa, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
@@ -177,8 +182,8 @@ static void test_latch_and_drop(void **state)
 	/* ... and keeps it: the probation source is dropped from now on,
 	 * however many packets it sends in sequence. */
 	send_n(&nat, sb_media_stream_port(c.a), 2 * PROBATION);
-	assert_int_equal(STAT_WAIT(c.a, dropped_source, 3 * PROBATION),
-			 3 * PROBATION);
+	assert_int_equal(STAT_WAIT(c.a, dropped_source, 4 * PROBATION - 1),
+			 4 * PROBATION - 1);
 	assert_int_equal(peer_recv(&c.pb, in, sizeof(in), 100, NULL), -1);
 	peer_close(&nat);
 	peer_close(&other);
@@ -269,6 +274,9 @@ static void test_same_offer_keeps_latch(void **state)
 	assert_int_equal(relay_n(&nat, sb_media_stream_port(c.a), &c.pb,
 				 sb_media_stream_port(c.b), 1),
 			 1);
+	/* As call_media.c does it: latching (on, as it was), then the
+	 * address; neither changes anything. */
+	sb_media_stream_set_latching(c.a, 1);
 	assert_int_equal(
 	    sb_media_stream_set_peer(c.a, "127.0.0.1", c.pa.port, 0, 0),
 	    APR_SUCCESS);

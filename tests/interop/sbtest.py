@@ -30,14 +30,24 @@ CLI = os.path.join(BINDIR, "sipsbridge-cli")
 GENTLS = os.path.join(BINDIR, "gentls_cert")
 
 
+# Ports handed out in this run: a port is free until its user binds it,
+# so without this two callers (a switch's SIP port and a SIPp server's,
+# chosen one after the other) could get the same one.
+_GIVEN = set()
+
+
 def free_port(kind=socket.SOCK_STREAM, pair=False):
-    """A port free for TCP and UDP on 127.0.0.1 (and port+1 if pair)."""
+    """A port free for TCP and UDP on 127.0.0.1 (and port+1 if pair),
+    never one handed out before in this run."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         ports = [port, port + 1] if pair else [port]
+        if any(p in _GIVEN for p in ports):
+            continue
         if all(_is_free(p) for p in ports):
+            _GIVEN.update(ports)
             return port
     raise RuntimeError("no free port")
 

@@ -71,16 +71,24 @@ typedef union media_addr {
 	struct sockaddr_in6 in6;
 } media_addr_t;
 
-/* Same family, address and port. */
-static inline int media_addr_eq(const media_addr_t *a, const media_addr_t *b)
+/* Same family and address. */
+static inline int media_ip_eq(const media_addr_t *a, const media_addr_t *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)
 		return 0;
 	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
+/* Same family, address and port. */
+static inline int media_addr_eq(const media_addr_t *a, const media_addr_t *b)
+{
+	if (!media_ip_eq(a, b))
+		return 0;
+	return a->sa.sa_family == AF_INET
+		   ? a->in.sin_port == b->in.sin_port
+		   : a->in6.sin6_port == b->in6.sin6_port;
 }
 
 typedef struct media_thread media_thread_t;
@@ -225,6 +233,9 @@ void media_unwatch(media_thread_t *t, sb_media_stream_t *s);
 
 /* media_stream.c */
 void media_stream_route(sb_media_stream_t *s);
+/* Under rx.lock and tx.lock: @p kind's source is learnt again (the
+ * caller routes). */
+void media_stream_unlatch(sb_media_stream_t *s, int kind);
 
 /* media_timeout.c */
 void media_timeout_add(sb_media_stream_t *s);

@@ -59,22 +59,10 @@ static void relay_latch(sb_media_stream_t *s, int kind,
 	/* RTP taken back from another source: RTCP that followed it there
 	 * (same IP) is learnt again too. */
 	if (moved && kind == MEDIA_RTP && s->rx.latched[MEDIA_RTCP] &&
-	    !s->rx.by_sdp[MEDIA_RTCP]) {
-		s->rx.latched[MEDIA_RTCP] = 0;
-		s->rx.cand_n[MEDIA_RTCP] = 0;
-		s->tx.lat_ok[MEDIA_RTCP] = 0;
-	}
+	    !s->rx.by_sdp[MEDIA_RTCP])
+		media_stream_unlatch(s, MEDIA_RTCP);
 	media_stream_route(s);
 	pthread_mutex_unlock(&s->tx.lock);
-}
-
-static int relay_ip_eq(const media_addr_t *a, const media_addr_t *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return 0;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
 }
 
 /* Under rx.lock: whether @p from has now sent MEDIA_PROBATION packets of
@@ -110,7 +98,7 @@ static int relay_learn(media_rx_t *rx, int kind, const unsigned char *p,
 {
 	if (media_addr_eq(&rx->expect[kind], from) ||
 	    (kind == MEDIA_RTCP && rx->latched[MEDIA_RTP] &&
-	     relay_ip_eq(&rx->src[MEDIA_RTP], from)))
+	     media_ip_eq(&rx->src[MEDIA_RTP], from)))
 		return 1;
 	return relay_probation(rx, kind, p, from);
 }

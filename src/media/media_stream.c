@@ -213,17 +213,19 @@ void media_stream_route(sb_media_stream_t *s)
 	tx->out[MEDIA_RTCP] = tx->mux ? MEDIA_RTP : MEDIA_RTCP;
 }
 
+void media_stream_unlatch(sb_media_stream_t *s, int kind)
+{
+	s->rx.latched[kind] = 0;
+	s->rx.cand_n[kind] = 0;
+	s->tx.lat_ok[kind] = 0;
+}
+
 /* Under s->rx.lock: back to the SDP's addresses until a new latch. */
 static void stream_unlatch(sb_media_stream_t *s)
 {
-	int k;
-
 	pthread_mutex_lock(&s->tx.lock);
-	for (k = 0; k < 2; k++) {
-		s->rx.latched[k] = 0;
-		s->rx.cand_n[k] = 0;
-		s->tx.lat_ok[k] = 0;
-	}
+	media_stream_unlatch(s, MEDIA_RTP);
+	media_stream_unlatch(s, MEDIA_RTCP);
 	media_stream_route(s);
 	pthread_mutex_unlock(&s->tx.lock);
 }
@@ -262,10 +264,8 @@ apr_status_t sb_media_stream_set_peer(sb_media_stream_t *s, const char *ip,
 	}
 	for (k = 0; k < 2; k++) {
 		s->tx.sdp[k] = a[k];
-		s->tx.lat_ok[k] = 0;
-		s->rx.latched[k] = 0;
 		s->rx.expect[k] = a[k];
-		s->rx.cand_n[k] = 0;
+		media_stream_unlatch(s, k);
 	}
 	/* Muxed RTCP comes from the peer's RTP port (RFC 5761). */
 	if (rtcp_mux)
